@@ -1,0 +1,9 @@
+std = "lua54"
+max_line_length = 80
+include_files = {"lua", "spec", "bin", "examples", "bench", ".busted",
+                 ".luacheckrc"}
+exclude_files = {"build"}
+files["spec"] = {std = "+busted"}
+files[".busted"] = {std = "min"}
+files[".luacheckrc"] = {std = "min", globals = {"std", "max_line_length",
+  "include_files", "exclude_files", "files"}}
