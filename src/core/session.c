@@ -1,0 +1,940 @@
+/*
+** session.c
+** Sessions (kiamo.Session) and their requests (kiamo.Request) over
+** libcurl's multi interface: one connection cache per session, shared by
+** blocking calls and by transfers in flight together.
+** See Copyright Notice in LICENSE.
+*/
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "kiamo.h"
+#include "wire.h"
+
+#define POOL_SIZE  64   /* idle easy handles a session keeps for reuse */
+
+typedef struct request request;
+
+typedef struct session {
+  CURLM *multi;             /* NULL once closed */
+  char *base;               /* "{url}/api/{version}" */
+  char *token_header;       /* "Kiamo-Api-Token: ..." (wiped on close) */
+  char *user_agent;
+  char *ca_file;
+  char *proxy;
+  long timeout_ms;
+  long connect_timeout_ms;
+  int verify;
+  size_t max_body;
+  CURL *pool[POOL_SIZE];    /* idle easy handles */
+  int npool;
+  request *running;         /* requests inside 'multi' */
+} session;
+
+enum { REQ_NEW, REQ_READY, REQ_RUNNING, REQ_DONE };
+
+struct request {
+  session *s;               /* NULL once the session is closed */
+  CURL *easy;               /* held from prepare to completion */
+  struct curl_slist *headers;
+  kbuf url;
+  kbuf body;                /* request body (JSON), if has_body */
+  kbuf resp_body;
+  kbuf resp_headers;        /* header block of the last response */
+  char method[32];
+  int has_body;
+  int state;
+  int too_large;            /* the body passed max_body: aborted */
+  int out_of_memory;
+  CURLcode result;
+  long status;
+  double seconds;
+  request *prev, *next;     /* links in s->running */
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+
+/*
+** {======================================================
+** Accessors
+** =======================================================
+*/
+
+static session *check_session(lua_State *L, int idx) {
+  return (session *)luaL_checkudata(L, idx, KIAMO_SESSION);
+}
+
+
+static session *open_session(lua_State *L, int idx) {
+  session *s = check_session(L, idx);
+  if (s->multi == NULL)
+    luaL_error(L, "kiamo: session is closed");
+  return s;
+}
+
+
+static request *check_request(lua_State *L, int idx) {
+  return (request *)luaL_checkudata(L, idx, KIAMO_REQUEST);
+}
+
+
+static char *copy_string(const char *s, size_t n) {
+  char *p = (char *)malloc(n + 1);
+  if (p != NULL) {
+    memcpy(p, s, n);
+    p[n] = '\0';
+  }
+  return p;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** libcurl callbacks: they only copy bytes into C buffers, never touch
+** Lua, so no Lua error can unwind through libcurl
+** =======================================================
+*/
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud) {
+  request *r = (request *)ud;
+  size_t len = size * n;
+  if (r->resp_body.len + len > r->s->max_body) {
+    r->too_large = 1;
+    return 0;  /* aborts the transfer */
+  }
+  if (!kbuf_add(&r->resp_body, p, len)) {
+    r->out_of_memory = 1;
+    return 0;
+  }
+  return len;
+}
+
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud) {
+  request *r = (request *)ud;
+  size_t len = size * n;
+  if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
+    r->resp_headers.len = 0;  /* a new response (after 100 Continue) */
+  if (!kbuf_add(&r->resp_headers, p, len)) {
+    r->out_of_memory = 1;
+    return 0;
+  }
+  return len;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Easy handles and the running list
+** =======================================================
+*/
+
+static void release_easy(request *r) {
+  session *s = r->s;
+  if (r->easy == NULL)
+    return;
+  if (s != NULL && s->multi != NULL && s->npool < POOL_SIZE)
+    s->pool[s->npool++] = r->easy;
+  else
+    curl_easy_cleanup(r->easy);
+  r->easy = NULL;
+}
+
+
+static void unlink_running(request *r) {
+  session *s = r->s;
+  if (r->prev != NULL) r->prev->next = r->next;
+  else if (s != NULL && s->running == r) s->running = r->next;
+  if (r->next != NULL) r->next->prev = r->prev;
+  r->prev = r->next = NULL;
+}
+
+
+/* Take 'r' out of the multi handle and record how it ended. */
+static void finish(request *r, CURLcode result) {
+  session *s = r->s;
+  curl_multi_remove_handle(s->multi, r->easy);
+  unlink_running(r);
+  r->result = result;
+  curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+  curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &r->seconds);
+  r->state = REQ_DONE;
+  release_easy(r);
+}
+
+
+/* Run the multi handle once without waiting, and finish every transfer
+** that completed. Returns the number still running. */
+static int drive(session *s) {
+  int running = 0, left;
+  CURLMsg *m;
+  curl_multi_perform(s->multi, &running);
+  while ((m = curl_multi_info_read(s->multi, &left)) != NULL) {
+    request *r = NULL;
+    if (m->msg != CURLMSG_DONE)
+      continue;
+    curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+    if (r != NULL)
+      finish(r, m->data.result);
+  }
+  return running;
+}
+
+
+/* Detach every running request from 's' (closing it): they end with an
+** aborted transfer. */
+static void abort_running(session *s) {
+  while (s->running != NULL) {
+    request *r = s->running;
+    curl_multi_remove_handle(s->multi, r->easy);
+    unlink_running(r);
+    r->result = CURLE_ABORTED_BY_CALLBACK;
+    r->state = REQ_DONE;
+    r->s = NULL;
+    curl_easy_cleanup(r->easy);
+    r->easy = NULL;
+  }
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Session
+** =======================================================
+*/
+
+static void wipe_free(char *p) {
+  if (p != NULL) {
+    volatile char *v = p;
+    while (*v) *v++ = 0;
+    free(p);
+  }
+}
+
+
+/* Release everything; safe on a half-built or already closed session. */
+static void close_session(session *s) {
+  int i;
+  if (s->multi != NULL) {
+    abort_running(s);
+    for (i = 0; i < s->npool; i++)
+      curl_easy_cleanup(s->pool[i]);
+    s->npool = 0;
+    curl_multi_cleanup(s->multi);
+    s->multi = NULL;
+  }
+  free(s->base);
+  wipe_free(s->token_header);
+  free(s->user_agent);
+  free(s->ca_file);
+  free(s->proxy);
+  s->base = s->token_header = s->user_agent = s->ca_file = s->proxy = NULL;
+}
+
+
+static int session_close(lua_State *L) {
+  close_session(check_session(L, 1));
+  return 0;
+}
+
+
+static int session_closed(lua_State *L) {
+  lua_pushboolean(L, check_session(L, 1)->multi == NULL);
+  return 1;
+}
+
+
+static int session_tostring(lua_State *L) {
+  session *s = check_session(L, 1);
+  if (s->multi == NULL)
+    lua_pushliteral(L, "kiamo.Session (closed)");
+  else
+    lua_pushfstring(L, "kiamo.Session (%s)", s->base);
+  return 1;
+}
+
+
+static int session_url(lua_State *L) {
+  lua_pushstring(L, open_session(L, 1)->base);
+  return 1;
+}
+
+
+/* Read the string field 'name' of the options table at 1, checked by
+** 'check' unless NULL; 'def' when absent. */
+static const char *opt_string(lua_State *L, const char *name,
+                              const char *def, size_t *len,
+                              const char *(*check)(const char *, size_t)) {
+  const char *v, *why;
+  lua_getfield(L, 1, name);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    if (len != NULL) *len = def ? strlen(def) : 0;
+    return def;
+  }
+  if (lua_type(L, -1) != LUA_TSTRING)
+    luaL_error(L, "kiamo.session: %s must be a string, not a %s", name,
+               luaL_typename(L, -1));
+  v = lua_tolstring(L, -1, len);
+  why = check ? check(v, *len) : kw_check_text(v, *len);
+  if (why != NULL)
+    luaL_error(L, "kiamo.session: %s %s", name, why);
+  lua_pop(L, 1);  /* the options table keeps the string alive */
+  return v;
+}
+
+
+static lua_Number opt_number(lua_State *L, const char *name,
+                             lua_Number def) {
+  lua_Number v;
+  lua_getfield(L, 1, name);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    return def;
+  }
+  if (lua_type(L, -1) != LUA_TNUMBER)
+    luaL_error(L, "kiamo.session: %s must be a number, not a %s", name,
+               luaL_typename(L, -1));
+  v = lua_tonumber(L, -1);
+  if (!(v > 0) || v > 1e9)
+    luaL_error(L, "kiamo.session: %s must be a positive number", name);
+  lua_pop(L, 1);
+  return v;
+}
+
+
+static int opt_boolean(lua_State *L, const char *name, int def) {
+  int v;
+  lua_getfield(L, 1, name);
+  if (lua_isnil(L, -1))
+    v = def;
+  else if (lua_type(L, -1) != LUA_TBOOLEAN)
+    return luaL_error(L, "kiamo.session: %s must be a boolean", name);
+  else
+    v = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+
+static void set_text(lua_State *L, char **field, const char *v,
+                     size_t n) {
+  if (v != NULL && (*field = copy_string(v, n)) == NULL)
+    luaL_error(L, "kiamo.session: not enough memory");
+}
+
+
+/* core.session{url=, token=, ...}: the options are checked before
+** anything is acquired; the userdata starts closed and safe to collect. */
+static int l_session(lua_State *L) {
+  session *s;
+  size_t ulen, tlen, vlen, alen, clen, plen;
+  const char *url, *token, *version, *agent, *ca, *proxy;
+  lua_Number timeout, connect_timeout, max_body;
+  kbuf b;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  url = opt_string(L, "url", NULL, &ulen, kw_check_base_url);
+  token = opt_string(L, "token", NULL, &tlen, kw_check_token);
+  version = opt_string(L, "version", "v3", &vlen, kw_check_version);
+  agent = opt_string(L, "user_agent", "lua-kiamo/" KIAMO_VERSION, &alen,
+                     kw_check_header_value);
+  ca = opt_string(L, "ca_file", NULL, &clen, NULL);
+  proxy = opt_string(L, "proxy", NULL, &plen, NULL);
+  timeout = opt_number(L, "timeout", 30);
+  connect_timeout = opt_number(L, "connect_timeout", 10);
+  max_body = opt_number(L, "max_body", 64.0 * 1024 * 1024);
+  if (url == NULL)
+    return luaL_error(L, "kiamo.session: url is missing");
+  if (token == NULL)
+    return luaL_error(L, "kiamo.session: token is missing");
+  s = (session *)kc_newuserdata(L, sizeof(session));
+  memset(s, 0, sizeof(session));
+  luaL_getmetatable(L, KIAMO_SESSION);
+  lua_setmetatable(L, -2);
+  lua_newtable(L);      /* user value: requests in flight, anchored */
+  kc_setuservalue(L, -2);
+  s->verify = opt_boolean(L, "verify", 1);
+  s->timeout_ms = (long)(timeout * 1000);
+  s->connect_timeout_ms = (long)(connect_timeout * 1000);
+  s->max_body = (size_t)max_body;
+  while (ulen > 0 && url[ulen - 1] == '/')
+    ulen--;
+  kbuf_init(&b);
+  if (!kbuf_add(&b, url, ulen) || !kbuf_add(&b, "/api/", 5) ||
+      !kbuf_add(&b, version, vlen) || !kbuf_add(&b, "", 1)) {
+    kbuf_free(&b);
+    return luaL_error(L, "kiamo.session: not enough memory");
+  }
+  s->base = b.data;
+  kbuf_init(&b);
+  if (!kbuf_addstr(&b, "Kiamo-Api-Token: ") || !kbuf_add(&b, token, tlen) ||
+      !kbuf_add(&b, "", 1)) {
+    kbuf_free(&b);
+    return luaL_error(L, "kiamo.session: not enough memory");
+  }
+  s->token_header = b.data;
+  set_text(L, &s->user_agent, agent, alen);
+  set_text(L, &s->ca_file, ca, clen);
+  set_text(L, &s->proxy, proxy, plen);
+  if ((s->multi = curl_multi_init()) == NULL)
+    return luaL_error(L, "kiamo.session: cannot create a libcurl handle");
+  return 1;
+}
+
+
+static int session_gc(lua_State *L) {
+  close_session(check_session(L, 1));
+  return 0;
+}
+
+/* }====================================================== */
+
+
+/*
+** {======================================================
+** Request
+** =======================================================
+*/
+
+static void free_request(request *r) {
+  if (r->state == REQ_RUNNING && r->s != NULL && r->s->multi != NULL) {
+    curl_multi_remove_handle(r->s->multi, r->easy);
+    unlink_running(r);
+  }
+  r->state = REQ_DONE;
+  release_easy(r);
+  curl_slist_free_all(r->headers);
+  r->headers = NULL;
+  kbuf_free(&r->url);
+  kbuf_free(&r->body);
+  kbuf_free(&r->resp_body);
+  kbuf_free(&r->resp_headers);
+}
+
+
+static int request_gc(lua_State *L) {
+  free_request(check_request(L, 1));
+  return 0;
+}
+
+
+static void add_header(lua_State *L, request *r, const char *line) {
+  struct curl_slist *l = curl_slist_append(r->headers, line);
+  if (l == NULL)
+    luaL_error(L, "kiamo: not enough memory");
+  r->headers = l;
+}
+
+
+/* Is header 'name' among the caller's extra headers (table at 'idx')? */
+static int has_extra(lua_State *L, int idx, const char *name) {
+  int found = 0;
+  if (lua_isnil(L, idx))
+    return 0;
+  lua_pushnil(L);
+  while (!found && lua_next(L, idx) != 0) {
+    lua_pop(L, 1);
+    found = lua_type(L, -1) == LUA_TSTRING &&
+            strcasecmp(lua_tostring(L, -1), name) == 0;
+  }
+  if (found)
+    lua_pop(L, 1);
+  return found;
+}
+
+
+/* The extra headers at 'idx' (name -> string), each checked, as lines. */
+static void add_extra_headers(lua_State *L, request *r, int idx) {
+  kbuf *line = kb_newbox(L);
+  int box = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    size_t nlen, vlen;
+    const char *name, *value, *why;
+    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "kiamo: headers must map strings to strings");
+    name = lua_tolstring(L, -2, &nlen);
+    value = lua_tolstring(L, -1, &vlen);
+    if ((why = kw_check_header_name(name, nlen)) != NULL)
+      luaL_error(L, "kiamo: header name %s", why);
+    if ((why = kw_check_header_value(value, vlen)) != NULL)
+      luaL_error(L, "kiamo: header %s: value %s", name, why);
+    line->len = 0;
+    if (!kbuf_add(line, name, nlen) || !kbuf_add(line, ": ", 2) ||
+        !kbuf_add(line, value, vlen) || !kbuf_add(line, "", 1))
+      luaL_error(L, "kiamo: not enough memory");
+    add_header(L, r, line->data);
+    lua_pop(L, 1);
+  }
+  kb_freebox(L, box);
+  lua_pop(L, 1);
+}
+
+
+/* Append "?name=value&..." from the table at 'idx', names sorted. */
+static void build_query(lua_State *L, request *r, int idx) {
+  int n = 0, i, list;
+  lua_newtable(L);
+  list = lua_gettop(L);
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING)
+      luaL_error(L, "kiamo: query names must be strings");
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, list, ++n);
+  }
+  lua_getglobal(L, "table");
+  lua_getfield(L, -1, "sort");
+  lua_pushvalue(L, list);
+  lua_call(L, 1, 0);
+  lua_pop(L, 1);
+  for (i = 1; i <= n; i++) {
+    size_t klen, vlen;
+    const char *k, *v;
+    lua_rawgeti(L, list, i);
+    lua_pushvalue(L, -1);
+    lua_rawget(L, idx);
+    k = lua_tolstring(L, -2, &klen);
+    if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
+      luaL_error(L, "kiamo: query value %s must be a string or a number",
+                 k);
+    if (lua_type(L, -1) == LUA_TNUMBER && !kc_isinteger(L, -1)) {
+      lua_Number x = lua_tonumber(L, -1);
+      if (x != (lua_Number)(long long)x)
+        luaL_error(L, "kiamo: query value %s must be an integer", k);
+      lua_pushfstring(L, "%d", (int)x);  /* LuaJIT: counts are small */
+      lua_replace(L, -2);
+    }
+    v = lua_tolstring(L, -1, &vlen);
+    if (!kbuf_add(&r->url, i == 1 ? "?" : "&", 1) ||
+        !kw_escape(&r->url, k, klen) || !kbuf_add(&r->url, "=", 1) ||
+        !kw_escape(&r->url, v, vlen))
+      luaL_error(L, "kiamo: not enough memory");
+    lua_pop(L, 2);
+  }
+  lua_pop(L, 1);
+}
+
+
+static CURL *take_easy(session *s) {
+  CURL *e;
+  if (s->npool > 0) {
+    e = s->pool[--s->npool];
+    curl_easy_reset(e);
+    return e;
+  }
+  return curl_easy_init();
+}
+
+
+/* Set every option of the transfer; called once all buffers are built,
+** so nothing here can raise. */
+static int configure(request *r) {
+  session *s = r->s;
+  CURL *e = r->easy;
+  int ok = 1;
+#define SET(opt, v)  ok &= curl_easy_setopt(e, opt, v) == CURLE_OK
+  SET(CURLOPT_URL, r->url.data);
+  SET(CURLOPT_NOSIGNAL, 1L);
+  SET(CURLOPT_PRIVATE, (char *)r);
+#if LIBCURL_VERSION_NUM >= 0x075500
+  SET(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+  SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+  SET(CURLOPT_TIMEOUT_MS, s->timeout_ms);
+  SET(CURLOPT_CONNECTTIMEOUT_MS, s->connect_timeout_ms);
+  SET(CURLOPT_HTTPHEADER, r->headers);
+  SET(CURLOPT_WRITEFUNCTION, on_body);
+  SET(CURLOPT_WRITEDATA, (void *)r);
+  SET(CURLOPT_HEADERFUNCTION, on_header);
+  SET(CURLOPT_HEADERDATA, (void *)r);
+  SET(CURLOPT_ERRORBUFFER, r->errbuf);
+  SET(CURLOPT_ACCEPT_ENCODING, "");
+  SET(CURLOPT_USERAGENT, s->user_agent);
+  SET(CURLOPT_PROXY, s->proxy != NULL ? s->proxy : "");
+  SET(CURLOPT_SSL_VERIFYPEER, (long)s->verify);
+  SET(CURLOPT_SSL_VERIFYHOST, s->verify ? 2L : 0L);
+  if (s->ca_file != NULL)
+    SET(CURLOPT_CAINFO, s->ca_file);
+  if (strcmp(r->method, "HEAD") == 0)
+    SET(CURLOPT_NOBODY, 1L);
+  else if (r->has_body) {
+    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body.len);
+    SET(CURLOPT_POSTFIELDS, r->body.len ? r->body.data : "");
+  }
+  if (strcmp(r->method, "GET") == 0 && !r->has_body)
+    SET(CURLOPT_HTTPGET, 1L);
+  else if (strcmp(r->method, "POST") != 0 || !r->has_body)
+    SET(CURLOPT_CUSTOMREQUEST, r->method);
+#undef SET
+  return ok;
+}
+
+
+/* req = s:prepare(method, path, query, body, headers)
+** Builds everything the transfer needs; raises on misuse. The request
+** is made first, empty, so that a raise midway frees what was built. */
+static int session_prepare(lua_State *L) {
+  session *s = open_session(L, 1);
+  size_t mlen, plen;
+  const char *method = luaL_checklstring(L, 2, &mlen);
+  const char *path = luaL_checklstring(L, 3, &plen);
+  const char *why;
+  request *r;
+  if ((why = kw_check_method(method, mlen)) != NULL ||
+      mlen >= sizeof(r->method))
+    return luaL_error(L, "kiamo: method %s", why ? why : "is too long");
+  if ((why = kw_check_path(path, plen)) != NULL)
+    return luaL_error(L, "kiamo: path %s", why);
+  if (!lua_isnoneornil(L, 4))
+    luaL_checktype(L, 4, LUA_TTABLE);
+  if (!lua_isnoneornil(L, 6))
+    luaL_checktype(L, 6, LUA_TTABLE);
+  lua_settop(L, 6);
+  r = (request *)kc_newuserdata(L, sizeof(request));
+  memset(r, 0, sizeof(request));
+  luaL_getmetatable(L, KIAMO_REQUEST);
+  lua_setmetatable(L, -2);
+  lua_createtable(L, 1, 0);   /* user value: {session} keeps it alive */
+  lua_pushvalue(L, 1);
+  lua_rawseti(L, -2, 1);
+  kc_setuservalue(L, -2);
+  r->s = s;
+  memcpy(r->method, method, mlen);
+  if (!kbuf_addstr(&r->url, s->base) || !kbuf_add(&r->url, path, plen))
+    return luaL_error(L, "kiamo: not enough memory");
+  if (!lua_isnil(L, 4))
+    build_query(L, r, 4);
+  if (!kbuf_add(&r->url, "", 1))
+    return luaL_error(L, "kiamo: not enough memory");
+  if (!lua_isnil(L, 5)) {
+    kj_encode_into(L, 5, &r->body);
+    r->has_body = 1;
+  }
+  add_header(L, r, s->token_header);
+  if (!has_extra(L, 6, "Accept"))
+    add_header(L, r, "Accept: application/json");
+  if (r->has_body && !has_extra(L, 6, "Content-Type"))
+    add_header(L, r, "Content-Type: application/json");
+  add_header(L, r, "Expect:");  /* no 100-continue round trip */
+  if (!lua_isnil(L, 6))
+    add_extra_headers(L, r, 6);
+  if ((r->easy = take_easy(s)) == NULL || !configure(r))
+    return luaL_error(L, "kiamo: cannot set up a libcurl handle");
+  r->state = REQ_READY;
+  return 1;
+}
+
+
+/* Put the ready request at 'idx' into the multi handle and anchor it in
+** the session's user value until it completes. */
+static void start(lua_State *L, session *s, request *r, int idx) {
+  if (r->state != REQ_READY)
+    luaL_error(L, "kiamo: request was already performed");
+  if (r->s != s)
+    luaL_error(L, "kiamo: request belongs to another session");
+  if (curl_multi_add_handle(s->multi, r->easy) != CURLM_OK)
+    luaL_error(L, "kiamo: cannot start the transfer");
+  r->state = REQ_RUNNING;
+  r->next = s->running;
+  if (s->running != NULL) s->running->prev = r;
+  s->running = r;
+  kc_getuservalue(L, 1);
+  lua_pushvalue(L, idx);
+  lua_pushboolean(L, 1);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+}
+
+
+/* Forget the anchors of completed requests (session at 1). */
+static void unanchor_done(lua_State *L) {
+  kc_getuservalue(L, 1);
+  lua_pushnil(L);
+  while (lua_next(L, -2) != 0) {
+    request *r = (request *)lua_touserdata(L, -2);
+    lua_pop(L, 1);
+    if (r->state == REQ_DONE) {
+      lua_pushvalue(L, -1);
+      lua_pushnil(L);
+      lua_rawset(L, -4);  /* clearing a field during lua_next is allowed */
+    }
+  }
+  lua_pop(L, 1);
+}
+
+
+/* Push the outcome of a finished request: true, or nil, kind, message. */
+static int push_outcome(lua_State *L, request *r) {
+  const char *kind = "transport", *msg;
+  switch (r->result) {
+    case CURLE_OK:
+      lua_pushboolean(L, 1);
+      return 1;
+    case CURLE_OPERATION_TIMEDOUT:
+      kind = "timeout";
+      break;
+    case CURLE_COULDNT_CONNECT: case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      kind = "connect";
+      break;
+    case CURLE_SSL_CONNECT_ERROR: case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE: case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER: case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH: case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE: case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED: case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_USE_SSL_FAILED:
+      kind = "tls";
+      break;
+    default:
+      break;
+  }
+  if (r->too_large)
+    msg = "response body is larger than max_body";
+  else if (r->out_of_memory)
+    msg = "not enough memory for the response";
+  else if (r->result == CURLE_ABORTED_BY_CALLBACK && r->s == NULL)
+    msg = "session was closed while the request was in flight";
+  else
+    msg = r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result);
+  lua_pushnil(L);
+  lua_pushstring(L, kind);
+  lua_pushstring(L, msg);
+  return 3;
+}
+
+
+/* ok, kind, message = s:perform(req): run one request to its end. Other
+** requests in flight on the session make progress meanwhile. */
+static int session_perform(lua_State *L) {
+  session *s = open_session(L, 1);
+  request *r = check_request(L, 2);
+  start(L, s, r, 2);
+  while (r->state != REQ_DONE) {
+    if (drive(s) > 0 && r->state != REQ_DONE)
+      curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
+  }
+  unanchor_done(L);
+  return push_outcome(L, r);
+}
+
+
+/* s:start(req): begin a transfer without waiting for it. */
+static int session_start(lua_State *L) {
+  session *s = open_session(L, 1);
+  start(L, s, check_request(L, 2), 2);
+  return 0;
+}
+
+
+/* done = s:wait(seconds): drive the transfers in flight, waiting at most
+** 'seconds' for activity (0: never wait), and return the list of the
+** requests that completed, possibly empty. */
+static int session_wait(lua_State *L) {
+  session *s = open_session(L, 1);
+  lua_Number t = luaL_optnumber(L, 2, 0);
+  int n = 0, ms = t > 0 ? (int)(t * 1000 + 0.5) : 0;
+  if (drive(s) > 0 && ms > 0) {
+    curl_multi_poll(s->multi, NULL, 0, ms, NULL);
+    drive(s);
+  }
+  lua_settop(L, 1);
+  lua_newtable(L);
+  kc_getuservalue(L, 1);
+  lua_pushnil(L);
+  while (lua_next(L, 3) != 0) {
+    request *r = (request *)lua_touserdata(L, -2);
+    lua_pop(L, 1);
+    if (r->state == REQ_DONE) {
+      lua_pushvalue(L, -1);
+      lua_rawseti(L, 2, ++n);
+    }
+  }
+  lua_pop(L, 1);
+  unanchor_done(L);
+  return 1;
+}
+
+
+/* How many requests are in flight. */
+static int session_pending(lua_State *L) {
+  session *s = open_session(L, 1);
+  int n = 0;
+  request *r;
+  for (r = s->running; r != NULL; r = r->next)
+    n++;
+  lua_pushinteger(L, n);
+  return 1;
+}
+
+
+static request *done_request(lua_State *L) {
+  request *r = check_request(L, 1);
+  if (r->state != REQ_DONE)
+    luaL_error(L, "kiamo: request has not completed");
+  return r;
+}
+
+
+static int request_outcome(lua_State *L) {
+  return push_outcome(L, done_request(L));
+}
+
+
+static int request_status(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)done_request(L)->status);
+  return 1;
+}
+
+
+static int request_seconds(lua_State *L) {
+  lua_pushnumber(L, (lua_Number)done_request(L)->seconds);
+  return 1;
+}
+
+
+static int request_body(lua_State *L) {
+  request *r = done_request(L);
+  lua_pushlstring(L, r->resp_body.data ? r->resp_body.data : "",
+                  r->resp_body.len);
+  return 1;
+}
+
+
+static int request_header(lua_State *L) {
+  request *r = done_request(L);
+  size_t n;
+  const char *name = luaL_checklstring(L, 2, &n);
+  kbuf *out = kb_newbox(L);
+  int found = kw_find_header(r->resp_headers.data, r->resp_headers.len,
+                             name, n, out);
+  if (found < 0)
+    return luaL_error(L, "kiamo: not enough memory");
+  if (found == 0)
+    lua_pushnil(L);
+  else
+    lua_pushlstring(L, out->data, out->len);
+  kb_freebox(L, -2);
+  return 1;
+}
+
+
+/* value = req:decode(): the response body as JSON (nil when empty), or
+** nil, message. */
+static int request_decode(lua_State *L) {
+  request *r = done_request(L);
+  size_t i;
+  for (i = 0; i < r->resp_body.len; i++) {
+    char c = r->resp_body.data[i];
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n')
+      break;
+  }
+  lua_settop(L, 1);
+  if (i == r->resp_body.len) {
+    lua_pushnil(L);
+    return 1;
+  }
+  return kj_decode(L, r->resp_body.data, r->resp_body.len);
+}
+
+
+/* req:info() -> {method=, url=, headers={...}, body=} for transports
+** written in Lua. */
+static int request_info(lua_State *L) {
+  request *r = check_request(L, 1);
+  struct curl_slist *h;
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, r->method);
+  lua_setfield(L, -2, "method");
+  lua_pushstring(L, r->url.data ? r->url.data : "");
+  lua_setfield(L, -2, "url");
+  lua_newtable(L);
+  for (h = r->headers; h != NULL; h = h->next) {
+    const char *colon = strchr(h->data, ':');
+    const char *v = colon + 1;
+    if (colon == NULL)
+      continue;
+    while (*v == ' ')
+      v++;
+    if (*v == '\0')
+      continue;  /* "Expect:" only removes a libcurl default */
+    lua_pushlstring(L, h->data, (size_t)(colon - h->data));
+    lua_pushstring(L, v);
+    lua_rawset(L, -3);
+  }
+  lua_setfield(L, -2, "headers");
+  if (r->has_body) {
+    lua_pushlstring(L, r->body.data ? r->body.data : "", r->body.len);
+    lua_setfield(L, -2, "body");
+  }
+  return 1;
+}
+
+/* }====================================================== */
+
+
+static const luaL_Reg session_methods[] = {
+  {"close", session_close},
+  {"closed", session_closed},
+  {"url", session_url},
+  {"prepare", session_prepare},
+  {"perform", session_perform},
+  {"start", session_start},
+  {"wait", session_wait},
+  {"pending", session_pending},
+  {NULL, NULL}
+};
+
+static const luaL_Reg session_meta[] = {
+  {"__gc", session_gc},
+  {"__close", session_gc},
+  {"__tostring", session_tostring},
+  {NULL, NULL}
+};
+
+static const luaL_Reg request_methods[] = {
+  {"outcome", request_outcome},
+  {"status", request_status},
+  {"seconds", request_seconds},
+  {"body", request_body},
+  {"header", request_header},
+  {"decode", request_decode},
+  {"info", request_info},
+  {NULL, NULL}
+};
+
+
+/* Register both types; leave 'session' and 'Session' (its methods table)
+** in the module table on the top. */
+void ks_open(lua_State *L) {
+  luaL_newmetatable(L, KIAMO_SESSION);
+  luaL_setfuncs(L, session_meta, 0);
+  lua_newtable(L);
+  luaL_setfuncs(L, session_methods, 0);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -3, "__index");
+  lua_setfield(L, -3, "Session");   /* module.Session = methods */
+  lua_pop(L, 1);
+  luaL_newmetatable(L, KIAMO_REQUEST);
+  lua_pushcfunction(L, request_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_newtable(L);
+  luaL_setfuncs(L, request_methods, 0);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  lua_pushcfunction(L, l_session);
+  lua_setfield(L, -2, "session");
+}
