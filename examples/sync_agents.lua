@@ -1,0 +1,435 @@
+-- sync_agents: make Kiamo's agents match an HR export.
+--
+--   lua5.4 examples/sync_agents.lua [--dry-run] [--verbose]
+--     [--ids FILE] [--concurrency N] examples/data/hr_export.csv
+--
+-- The export has one row per person: login, first_name, last_name, email,
+-- group, team (may be empty), language, status ("active" or "left").
+-- Missing agents are created, changed ones patched (only the fields that
+-- differ), those who left deleted. The API cannot list agents, so the
+-- login-to-id mapping lives in a CSV beside the export (hr_export.ids.csv),
+-- rewritten atomically after each change: an interrupted run loses nothing
+-- and the next run carries on. --dry-run prints the plan and changes
+-- nothing. The server and token come from KIAMO_URL and KIAMO_API_TOKEN.
+
+local here = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
+package.path = here .. "/lib/?.lua;" .. package.path
+
+local kiamo = require "kiamo"
+local csvfile = require "csvfile"
+local progress = require "progress"
+
+local EXPORT_COLUMNS = {"login", "first_name", "last_name", "email", "group",
+                        "team", "language", "status"}
+local MAPPING_HEADER = {"login", "id", "team"}
+local TEXT_FIELDS = {"first_name", "last_name", "email", "language"}
+local DEFAULT_CONCURRENCY = 8
+local USAGE = "usage: lua5.4 sync_agents.lua [--dry-run] [--verbose] "
+  .. "[--ids FILE] [--concurrency N] HR_EXPORT.csv"
+
+
+local function fail(message, status)
+  io.stderr:write("sync_agents: ", message, "\n")
+  os.exit(status or 2)
+end
+
+
+local function parse_arguments(args)
+  local options = {concurrency = DEFAULT_CONCURRENCY}
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    if a == "--dry-run" then
+      options.dry_run = true
+    elseif a == "--verbose" or a == "-v" then
+      options.verbose = true
+    elseif a == "--ids" then
+      i = i + 1
+      options.ids = args[i] or fail(USAGE)
+    elseif a == "--concurrency" then
+      i = i + 1
+      options.concurrency = math.tointeger(tonumber(args[i] or ""))
+      if not options.concurrency or options.concurrency < 1 then
+        fail("--concurrency needs a positive integer")
+      end
+    elseif a == "--help" or a == "-h" then
+      print(USAGE)
+      os.exit(0)
+    elseif a:sub(1, 1) == "-" then
+      fail("unknown option " .. a .. "\n" .. USAGE)
+    elseif options.export then
+      fail(USAGE)
+    else
+      options.export = a
+    end
+    i = i + 1
+  end
+  if not options.export then
+    fail(USAGE)
+  end
+  options.ids = options.ids or options.export:gsub("%.csv$", "") .. ".ids.csv"
+  return options
+end
+
+
+local function positive_integer(text)
+  if text:match("^%d+$") then
+    return math.tointeger(tonumber(text))
+  end
+end
+
+
+-- Checks one export row; returns the person it describes, or nil and why.
+local function read_person(row)
+  local person = {line = row.line}
+  for _, name in ipairs(EXPORT_COLUMNS) do
+    person[name] = row[name]:match("^%s*(.-)%s*$")
+  end
+  if person.login == "" then
+    return nil, "login is empty"
+  end
+  person.status = person.status:lower()
+  if person.status ~= "active" and person.status ~= "left" then
+    return nil, string.format("status must be active or left, not %q",
+                              person.status)
+  end
+  if person.status == "left" then
+    return person
+  end
+  if person.last_name == "" then
+    return nil, "last_name is empty"
+  end
+  person.group = positive_integer(person.group)
+  if not person.group then
+    return nil, string.format("group must be a number, not %q", row.group)
+  end
+  if person.team == "" then
+    person.team = nil
+  else
+    person.team = positive_integer(person.team)
+    if not person.team then
+      return nil, string.format("team must be a number or empty, not %q",
+                                row.team)
+    end
+  end
+  return person
+end
+
+
+local function read_export(path, report)
+  local rows, problems = csvfile.read(path, EXPORT_COLUMNS)
+  if not rows then
+    fail(problems)
+  end
+  local people, seen, bad = {}, {}, #problems
+  for _, message in ipairs(problems) do
+    report(message)
+  end
+  for _, row in ipairs(rows) do
+    local person, err = read_person(row)
+    if person and seen[person.login] then
+      person, err = nil, string.format("login %s already on line %d",
+                                       person.login, seen[person.login])
+    end
+    if person then
+      seen[person.login] = person.line
+      people[#people + 1] = person
+    else
+      report(string.format("%s:%d: %s", path, row.line, err))
+      bad = bad + 1
+    end
+  end
+  return people, bad
+end
+
+
+-- The mapping: login -> {id = agent id, team = team id or nil}.
+local function read_mapping(path)
+  local file = io.open(path, "rb")
+  if not file then
+    return {}
+  end
+  file:close()
+  local rows, problems = csvfile.read(path, {"login", "id"})
+  if not rows then
+    fail(problems)
+  end
+  if #problems > 0 then
+    fail(table.concat(problems, "\n"))
+  end
+  local mapping = {}
+  for _, row in ipairs(rows) do
+    local id = positive_integer(row.id)
+    if not id then
+      fail(string.format("%s:%d: id must be a number, not %q", path,
+                         row.line, row.id))
+    end
+    mapping[row.login] = {id = id, team = positive_integer(row.team or "")}
+  end
+  return mapping
+end
+
+
+local function write_mapping(path, mapping)
+  local logins = {}
+  for login in pairs(mapping) do
+    logins[#logins + 1] = login
+  end
+  table.sort(logins)
+  local rows = {}
+  for i, login in ipairs(logins) do
+    local entry = mapping[login]
+    rows[i] = {login, entry.id, entry.team or ""}
+  end
+  local ok, err = csvfile.write_atomically(path, MAPPING_HEADER, rows)
+  if not ok then
+    fail("cannot write " .. path .. ": " .. tostring(err), 1)
+  end
+end
+
+
+-- The team of an agent as the API shows it: an id, or nil for none (the
+-- API answers {"id": "", "label": ""} for an agent without a team).
+local function team_of(agent)
+  local team = agent.team
+  if type(team) ~= "table" and type(team) ~= "userdata" then
+    return nil
+  end
+  return math.tointeger(tonumber(team.id))
+end
+
+
+local function group_of(agent)
+  local group = agent.group
+  if type(group) == "table" or type(group) == "userdata" then
+    group = group.id
+  end
+  return math.tointeger(tonumber(group))
+end
+
+
+local function show(value)
+  if value == nil then
+    return "none"
+  elseif type(value) == "string" then
+    return string.format("%q", value)
+  end
+  return tostring(value)
+end
+
+
+-- The fields of `agent` that differ from `person`: a PATCH body, and a
+-- list of readable changes. Empty when nothing differs.
+local function differences(agent, person)
+  local body, changes = {}, {}
+  local function compare(name, current, wanted)
+    if current ~= wanted then
+      body[name] = wanted == nil and kiamo.null or wanted
+      changes[#changes + 1] = string.format("%s %s -> %s", name,
+                                            show(current), show(wanted))
+    end
+  end
+  compare("login", agent.login, person.login)
+  for _, name in ipairs(TEXT_FIELDS) do
+    if name ~= "language" or person.language ~= "" then
+      compare(name, agent[name] or "", person[name])
+    end
+  end
+  compare("group", group_of(agent), person.group)
+  compare("team", team_of(agent), person.team)
+  return body, changes
+end
+
+
+local function creation_body(person)
+  local body = {login = person.login, last_name = person.last_name,
+                first_name = person.first_name, email = person.email,
+                group = person.group, team = person.team}
+  if person.language ~= "" then
+    body.language = person.language
+  end
+  return body
+end
+
+
+local function describe_person(person)
+  local team = person.team and (", team " .. person.team) or ""
+  local language = person.language ~= "" and (", " .. person.language) or ""
+  return string.format("%s %s, group %d%s%s", person.first_name,
+                       person.last_name, person.group, team, language)
+end
+
+
+local function explain(err)
+  local text = tostring(err)
+  if type(err) == "table" or type(err) == "userdata" then
+    if err.code == "ERR_1020" and tostring(err.info):find("login: already")
+    then
+      text = text .. " (the agent exists but its id is not in the mapping"
+        .. " file: add a line login,id to it)"
+    end
+  end
+  return text
+end
+
+
+-- Runs the tasks: concurrently through s:run when the client has it,
+-- otherwise one after another. Each task records its own outcome.
+local function run_tasks(session, tasks, concurrency)
+  if #tasks == 0 then
+    return
+  end
+  if session.run and concurrency > 1 then
+    local args = table.move(tasks, 1, #tasks, 1, {})
+    args[#args + 1] = {concurrency = concurrency}
+    session:run(table.unpack(args))
+  else
+    for _, task in ipairs(tasks) do
+      task()
+    end
+  end
+end
+
+
+local function main(args)
+  local options = parse_arguments(args)
+  if not os.getenv("KIAMO_URL") or not os.getenv("KIAMO_API_TOKEN") then
+    fail("set KIAMO_URL and KIAMO_API_TOKEN (the server and its token)")
+  end
+  local messages = {}
+  local people, bad_rows = read_export(options.export, function(message)
+    messages[#messages + 1] = message
+  end)
+  for _, message in ipairs(messages) do
+    io.stderr:write(message, "\n")
+  end
+  local mapping = read_mapping(options.ids)
+  local session = kiamo.session{}
+  local counts = {created = 0, updated = 0, deleted = 0, unchanged = 0,
+                  failed = bad_rows}
+  local dry = options.dry_run
+  local meter = progress.new(dry and "checked" or "synced", #people)
+  local started = progress.clock()
+
+  local function report(line)
+    if dry or options.verbose then
+      meter:say(line)
+    end
+  end
+
+  local function failed(person, message)
+    counts.failed = counts.failed + 1
+    meter:say(string.format("%s:%d: %s: %s", options.export, person.line,
+                            person.login, message))
+  end
+
+  local function remember(person, id, team)
+    if id then
+      mapping[person.login] = {id = id, team = team}
+    else
+      mapping[person.login] = nil
+    end
+    write_mapping(options.ids, mapping)
+  end
+
+  local function create(person, reason)
+    report("create " .. person.login .. ": " .. describe_person(person)
+           .. (reason or ""))
+    if dry then
+      counts.created = counts.created + 1
+      return
+    end
+    local agent, err = session:create_agent(creation_body(person))
+    if not agent then
+      return failed(person, explain(err))
+    end
+    counts.created = counts.created + 1
+    remember(person, agent.id, team_of(agent))
+  end
+
+  local function delete(person, entry)
+    report(string.format("delete %s (id %d)", person.login, entry.id))
+    if dry then
+      counts.deleted = counts.deleted + 1
+      return
+    end
+    local ok, err = session:delete_agent(entry.id)
+    if not ok and not (err and err.status == 404) then
+      return failed(person, explain(err))
+    end
+    counts.deleted = counts.deleted + 1
+    remember(person, nil)
+  end
+
+  local function update(person, entry)
+    local agent, err = session:agent(entry.id)
+    if not agent then
+      if err and err.status == 404 then
+        if not dry then
+          remember(person, nil)
+        end
+        return create(person, string.format(" (id %d no longer exists)",
+                                            entry.id))
+      end
+      return failed(person, explain(err))
+    end
+    local body, changes = differences(agent, person)
+    if #changes == 0 then
+      counts.unchanged = counts.unchanged + 1
+      if not dry and entry.team ~= person.team then
+        remember(person, entry.id, person.team)
+      end
+      return
+    end
+    report(string.format("update %s (id %d): %s", person.login, entry.id,
+                         table.concat(changes, ", ")))
+    if dry then
+      counts.updated = counts.updated + 1
+      return
+    end
+    local updated, update_err = session:update_agent(entry.id, body)
+    if not updated then
+      return failed(person, explain(update_err))
+    end
+    counts.updated = counts.updated + 1
+    remember(person, entry.id, team_of(updated))
+  end
+
+  local tasks = {}
+  for _, person in ipairs(people) do
+    tasks[#tasks + 1] = function()
+      local entry = mapping[person.login]
+      local ok, err = pcall(function()
+        if person.status == "left" then
+          if entry then
+            delete(person, entry)
+          else
+            counts.unchanged = counts.unchanged + 1
+          end
+        elseif entry then
+          update(person, entry)
+        else
+          create(person)
+        end
+      end)
+      if not ok then
+        failed(person, tostring(err))
+      end
+      meter:step()
+    end
+  end
+  run_tasks(session, tasks, options.concurrency)
+  meter:finish()
+  session:close()
+
+  local elapsed = progress.clock() - started
+  print(string.format(
+    "%s%d created, %d updated, %d deleted, %d unchanged, %d failed"
+      .. " (%d rows, %.2f s)", dry and "dry run, would have: " or "",
+    counts.created, counts.updated, counts.deleted, counts.unchanged,
+    counts.failed, #people + bad_rows, elapsed))
+  return counts.failed == 0 and 0 or 1
+end
+
+
+os.exit(main(arg))
