@@ -815,7 +815,9 @@ static int decode_value(decoder *d) {
       kj_pushnull(d->L);
       return 1;
     default:
-      return decode_number(d);
+      if (*d->p == '-' || is_digit((unsigned char)*d->p))
+        return decode_number(d);
+      return fail(d, "unexpected character", d->p);
   }
 }
 
