@@ -4,7 +4,9 @@
 ** See Copyright Notice in LICENSE.
 */
 
+#include <errno.h>
 #include <pthread.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -59,7 +61,35 @@ static int l_escape(lua_State *L) {
 }
 
 
+/* seconds = core.now(): a monotonic clock, for durations and deadlines */
+static int l_now(lua_State *L) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+  return 1;
+}
+
+
+/* core.sleep(seconds): block the calling thread (for backoff between
+** attempts outside any scheduler). */
+static int l_sleep(lua_State *L) {
+  lua_Number t = luaL_checknumber(L, 1);
+  struct timespec ts;
+  if (!(t > 0))
+    return 0;
+  if (t > 86400)
+    t = 86400;
+  ts.tv_sec = (time_t)t;
+  ts.tv_nsec = (long)((t - (lua_Number)ts.tv_sec) * 1e9);
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+    ;
+  return 0;
+}
+
+
 static const luaL_Reg funcs[] = {
+  {"now", l_now},
+  {"sleep", l_sleep},
   {"array", l_array},
   {"object", l_object},
   {"escape", l_escape},
