@@ -461,9 +461,11 @@ describe("kiamo.mock", function()
         plan(app, {period("08:30:00", "10:00:00"),
           period("11:00:00", "12:00:00")}, {5}, {1})
         plan(app, {period("08:15:00", "08:45:00")}, {5}, {1})
+        plan(app, {period("13:00:00", "14:00:00")}, {5}, {1})
+        plan(app, {period("12:00:00", "13:00:00")}, {5}, {1})
         local list = fetch(app, {periods = {period("00:00:00", "23:45:00")},
           activities = {5}, agents = {1}})
-        assert.same({"1/5/08:00-10:00", "1/5/11:00-12:00"}, list)
+        assert.same({"1/5/08:00-10:00", "1/5/11:00-14:00"}, list)
       end)
 
     it("clips runs to the requested period", function()
