@@ -56,7 +56,11 @@ local function main(args)
     return 2
   end
   local apps = #args > 0 and args or APPLICATIONS
-  local session = kiamo.session{}
+  local ok, session = pcall(kiamo.session, {})
+  if not ok then
+    io.stderr:write("hosts: ", tostring(session), "\n")
+    return 2
+  end
   local rows, failed = {COLUMNS}, 0
   for _, app in ipairs(apps) do
     local answer, err = session:host(app)

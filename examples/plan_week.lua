@@ -25,6 +25,9 @@ local WEEKDAY_NAMES = {"Monday", "Tuesday", "Wednesday", "Thursday",
 local MAX_AGENTS_PER_REQUEST = 50
 local PER_PAGE = 1000
 local DEFAULT_CONCURRENCY = 8
+-- Error kinds that mean the server cannot be reached: the run stops.
+local NETWORK_KINDS = {connect = true, timeout = true, tls = true,
+                       transport = true}
 local USAGE = "usage: lua5.4 plan_week.lua --utc-offset +HH:MM "
   .. "[--week YYYY-MM-DD] [--ids FILE] [--concurrency N] SCHEDULE.csv"
 
@@ -257,6 +260,15 @@ local function group_requests(plan)
 end
 
 
+local function open_session()
+  local ok, session = pcall(kiamo.session, {})
+  if not ok then
+    fail(tostring(session))
+  end
+  return session
+end
+
+
 -- Runs the tasks: concurrently through s:run when the client has it,
 -- otherwise one after another. Each task records its own outcome.
 local function run_tasks(session, tasks, concurrency)
@@ -301,20 +313,27 @@ local function main(args)
   local plan, agent_count, bad_rows = read_schedule(options, monday,
     mapping, function(message) io.stderr:write(message, "\n") end)
   local requests = group_requests(plan)
-  local session = kiamo.session{}
+  local session = open_session()
   local started = progress.clock()
   print(string.format("planning the week of Monday %s at UTC%s: %d agents,"
     .. " %d requests", iso_date(monday), options.utc_offset, agent_count,
     #requests))
 
-  local failed, planned = 0, 0
+  local failed, planned, stopped_by = 0, 0, nil
   local meter = progress.new("planned", #requests)
   local tasks = {}
   for i, request in ipairs(requests) do
     tasks[i] = function()
+      if stopped_by then
+        failed = failed + 1
+        return
+      end
       local ok, result, err = pcall(session.create_planning, session, {
         periods = request.periods, activities = {request.activity},
         agents = request.agents})
+      if ok and not result and NETWORK_KINDS[err.kind] then
+        stopped_by = err
+      end
       if not ok or not result then
         failed = failed + 1
         meter:say(string.format("activity %d for %d agents (%d..%d): %s",
@@ -329,6 +348,11 @@ local function main(args)
   run_tasks(session, tasks, options.concurrency)
   meter:finish()
   local planned_at = progress.clock()
+  if stopped_by then
+    session:close()
+    fail(string.format("stopped: the server cannot be reached (%s)",
+                       tostring(stopped_by)), 1)
+  end
 
   -- Read the week back, per team (agents without a team by their ids).
   local days = kiamo.schedule{from = iso_date(monday),

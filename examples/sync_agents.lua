@@ -24,6 +24,9 @@ local EXPORT_COLUMNS = {"login", "first_name", "last_name", "email", "group",
 local MAPPING_HEADER = {"login", "id", "team"}
 local TEXT_FIELDS = {"first_name", "last_name", "email", "language"}
 local DEFAULT_CONCURRENCY = 8
+-- Error kinds that mean the server cannot be reached: the run stops.
+local NETWORK_KINDS = {connect = true, timeout = true, tls = true,
+                       transport = true}
 local USAGE = "usage: lua5.4 sync_agents.lua [--dry-run] [--verbose] "
   .. "[--ids FILE] [--concurrency N] HR_EXPORT.csv"
 
@@ -273,6 +276,15 @@ local function explain(err)
 end
 
 
+local function open_session()
+  local ok, session = pcall(kiamo.session, {})
+  if not ok then
+    fail(tostring(session))
+  end
+  return session
+end
+
+
 -- Runs the tasks: concurrently through s:run when the client has it,
 -- otherwise one after another. Each task records its own outcome.
 local function run_tasks(session, tasks, concurrency)
@@ -304,9 +316,10 @@ local function main(args)
     io.stderr:write(message, "\n")
   end
   local mapping = read_mapping(options.ids)
-  local session = kiamo.session{}
+  local session = open_session()
   local counts = {created = 0, updated = 0, deleted = 0, unchanged = 0,
                   failed = bad_rows}
+  local stopped_by, skipped = nil, 0
   local dry = options.dry_run
   local meter = progress.new(dry and "checked" or "synced", #people)
   local started = progress.clock()
@@ -317,8 +330,11 @@ local function main(args)
     end
   end
 
-  local function failed(person, message)
+  local function failed(person, message, err)
     counts.failed = counts.failed + 1
+    if kiamo.Error.is(err) and NETWORK_KINDS[err.kind] then
+      stopped_by = stopped_by or err
+    end
     meter:say(string.format("%s:%d: %s: %s", options.export, person.line,
                             person.login, message))
   end
@@ -341,7 +357,7 @@ local function main(args)
     end
     local agent, err = session:create_agent(creation_body(person))
     if not agent then
-      return failed(person, explain(err))
+      return failed(person, explain(err), err)
     end
     counts.created = counts.created + 1
     remember(person, agent.id, team_of(agent))
@@ -355,7 +371,7 @@ local function main(args)
     end
     local ok, err = session:delete_agent(entry.id)
     if not ok and not (err and err.status == 404) then
-      return failed(person, explain(err))
+      return failed(person, explain(err), err)
     end
     counts.deleted = counts.deleted + 1
     remember(person, nil)
@@ -371,7 +387,7 @@ local function main(args)
         return create(person, string.format(" (id %d no longer exists)",
                                             entry.id))
       end
-      return failed(person, explain(err))
+      return failed(person, explain(err), err)
     end
     local body, changes = differences(agent, person)
     if #changes == 0 then
@@ -389,7 +405,7 @@ local function main(args)
     end
     local updated, update_err = session:update_agent(entry.id, body)
     if not updated then
-      return failed(person, explain(update_err))
+      return failed(person, explain(update_err), update_err)
     end
     counts.updated = counts.updated + 1
     remember(person, entry.id, team_of(updated))
@@ -398,6 +414,10 @@ local function main(args)
   local tasks = {}
   for _, person in ipairs(people) do
     tasks[#tasks + 1] = function()
+      if stopped_by then
+        skipped = skipped + 1
+        return
+      end
       local entry = mapping[person.login]
       local ok, err = pcall(function()
         if person.status == "left" then
@@ -423,6 +443,11 @@ local function main(args)
   session:close()
 
   local elapsed = progress.clock() - started
+  if stopped_by then
+    counts.failed = counts.failed + skipped
+    print(string.format("stopped: the server cannot be reached, %d rows"
+      .. " were not tried", skipped))
+  end
   print(string.format(
     "%s%d created, %d updated, %d deleted, %d unchanged, %d failed"
       .. " (%d rows, %.2f s)", dry and "dry run, would have: " or "",

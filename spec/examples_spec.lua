@@ -415,6 +415,16 @@ describe("examples", function()
         assert.matches("add a line login,id", output, 1, true)
       end)
 
+    it("stops at the first failure to reach the server", function()
+      local closed = {url = "http://127.0.0.1:1"}
+      local code, output = run_example(closed, "sync_agents.lua", {export})
+      assert.are.equal(1, code, output)
+      assert.matches("kiamo: connect:", output, 1, true)
+      assert.matches("stopped: the server cannot be reached, 3 rows were"
+        .. " not tried", output, 1, true)
+      assert.is_nil(read_file(ids))
+    end)
+
     it("shows one updating line on a terminal, plain lines elsewhere",
       function()
         local _, tty = run_example(server, "sync_agents.lua", {export},
