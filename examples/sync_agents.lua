@@ -9,8 +9,10 @@
 -- differ), those who left deleted. The API cannot list agents, so the
 -- login-to-id mapping lives in a CSV beside the export (hr_export.ids.csv),
 -- rewritten atomically after each change: an interrupted run loses nothing
--- and the next run carries on. --dry-run prints the plan and changes
--- nothing. The server and token come from KIAMO_URL and KIAMO_API_TOKEN.
+-- and the next run carries on; Ctrl-C (SIGINT) or SIGTERM lets the
+-- requests under way finish and record their answers before it stops.
+-- --dry-run prints the plan and changes nothing. The server and token
+-- come from KIAMO_URL and KIAMO_API_TOKEN.
 
 local here = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
 package.path = here .. "/lib/?.lua;" .. package.path
@@ -18,6 +20,7 @@ package.path = here .. "/lib/?.lua;" .. package.path
 local kiamo = require "kiamo"
 local csvfile = require "csvfile"
 local progress = require "progress"
+local has_signal, signal = pcall(require, "kiamo.signal")
 
 local EXPORT_COLUMNS = {"login", "first_name", "last_name", "email", "group",
                         "team", "language", "status"}
@@ -276,6 +279,13 @@ local function explain(err)
 end
 
 
+-- Has Ctrl-C or SIGTERM asked the run to stop? Without the signal module
+-- a signal ends the process at once, as usual.
+local function interrupted()
+  return has_signal and signal.caught() ~= nil
+end
+
+
 local function open_session()
   local ok, session = pcall(kiamo.session, {})
   if not ok then
@@ -317,6 +327,9 @@ local function main(args)
   end
   local mapping = read_mapping(options.ids)
   local session = open_session()
+  if has_signal and not options.dry_run then
+    signal.catch{"INT", "TERM"}
+  end
   local counts = {created = 0, updated = 0, deleted = 0, unchanged = 0,
                   failed = bad_rows}
   local stopped_by, skipped = nil, 0
@@ -414,7 +427,7 @@ local function main(args)
   local tasks = {}
   for _, person in ipairs(people) do
     tasks[#tasks + 1] = function()
-      if stopped_by then
+      if stopped_by or interrupted() then
         skipped = skipped + 1
         return
       end
@@ -447,12 +460,18 @@ local function main(args)
     counts.failed = counts.failed + skipped
     print(string.format("stopped: the server cannot be reached, %d rows"
       .. " were not tried", skipped))
+  elseif skipped > 0 then
+    print(string.format("interrupted: %d rows were not tried; %s holds"
+      .. " every change made", skipped, options.ids))
   end
   print(string.format(
     "%s%d created, %d updated, %d deleted, %d unchanged, %d failed"
       .. " (%d rows, %.2f s)", dry and "dry run, would have: " or "",
     counts.created, counts.updated, counts.deleted, counts.unchanged,
     counts.failed, #people + bad_rows, elapsed))
+  if interrupted() then
+    return 130
+  end
   return counts.failed == 0 and 0 or 1
 end
 

@@ -415,6 +415,40 @@ describe("examples", function()
         assert.matches("add a line login,id", output, 1, true)
       end)
 
+    it("records every change made when stopped half-way", function()
+      os.execute("cp " .. quote(ROOT .. "/examples/data/hr_export.csv") .. " "
+        .. quote(export))
+      local pipe = assert(io.popen(table.concat({
+        "cd", quote(ROOT), "&&", "echo $$;", "exec", "env",
+        "LUA_PATH=" .. quote(ROOT .. "/lua/?.lua;" .. ROOT
+          .. "/lua/?/init.lua;;"),
+        "LUA_CPATH=" .. quote(ROOT .. "/build/lua5.4/?.so;;"),
+        "KIAMO_URL=" .. quote(server.url), "KIAMO_API_TOKEN=" .. TOKEN,
+        "lua5.4", "examples/sync_agents.lua", "--concurrency", "1",
+        quote(export), ">/dev/null 2>&1"}, " ")))
+      local pid = assert(tonumber(pipe:read("l")))
+      local mapped
+      for _ = 1, 500 do
+        mapped = read_mapping(ids)
+        if mapped and next(mapped, next(mapped)) then break end
+        os.execute("sleep 0.005")
+      end
+      os.execute("kill -TERM " .. pid)
+      local _, _, status = pipe:close()
+      assert.are.equal(130, status)
+      mapped = read_mapping(ids)
+      local before = 0
+      for _ in pairs(mapped) do before = before + 1 end
+      assert.is_true(before >= 2 and before < 321, "mapped " .. before)
+      local code, output = sync(export)
+      assert.are.equal(0, code, output)
+      local created = tonumber(output:match("(%d+) created"))
+      assert.are.equal(321, before + created)
+      for login, id in pairs(mapped) do
+        assert.are.equal(id, read_mapping(ids)[login])
+      end
+    end)
+
     it("stops at the first failure to reach the server", function()
       local closed = {url = "http://127.0.0.1:1"}
       local code, output = run_example(closed, "sync_agents.lua", {export})
