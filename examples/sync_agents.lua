@@ -149,11 +149,74 @@ local function read_export(path, report)
 end
 
 
--- The mapping: login -> {id = agent id, team = team id or nil}.
+-- The mapping file, kept in memory as the entries (login -> {id = agent
+-- id, team = team id or nil}), each entry's CSV line, and the logins in
+-- sorted order, so that rewriting the file after a change costs one
+-- formatted line, not a whole file of them.
+local Mapping = {}
+Mapping.__index = Mapping
+Mapping.__name = "sync_agents.Mapping"
+
+
+local function find_login(order, login)
+  local low, high = 1, #order
+  while low <= high do
+    local middle = (low + high) // 2
+    if order[middle] < login then
+      low = middle + 1
+    elseif order[middle] > login then
+      high = middle - 1
+    else
+      return middle, true
+    end
+  end
+  return low, false
+end
+
+
+function Mapping:get(login)
+  return self.entries[login]
+end
+
+
+-- Records login -> id (and team), or forgets the login when id is nil.
+function Mapping:set(login, id, team)
+  local at, present = find_login(self.order, login)
+  if id then
+    if not present then
+      table.insert(self.order, at, login)
+    end
+    self.entries[login] = {id = id, team = team}
+    self.lines[login] = csvfile.format{login, id, team or ""}
+  elseif present then
+    table.remove(self.order, at)
+    self.entries[login] = nil
+    self.lines[login] = nil
+  end
+end
+
+
+-- Rewrites the file atomically; exits on failure, since going on would
+-- create agents that no file remembers.
+function Mapping:save()
+  local lines = {csvfile.format(MAPPING_HEADER)}
+  for i, login in ipairs(self.order) do
+    lines[i + 1] = self.lines[login]
+  end
+  lines[#lines + 1] = ""
+  local ok, err = csvfile.replace(self.path, table.concat(lines, "\n"))
+  if not ok then
+    fail("cannot write " .. self.path .. ": " .. tostring(err), 1)
+  end
+end
+
+
 local function read_mapping(path)
+  local mapping = setmetatable({path = path, entries = {}, lines = {},
+                                order = {}}, Mapping)
   local file = io.open(path, "rb")
   if not file then
-    return {}
+    return mapping
   end
   file:close()
   local rows, problems = csvfile.read(path, {"login", "id"})
@@ -163,34 +226,15 @@ local function read_mapping(path)
   if #problems > 0 then
     fail(table.concat(problems, "\n"))
   end
-  local mapping = {}
   for _, row in ipairs(rows) do
     local id = positive_integer(row.id)
     if not id then
       fail(string.format("%s:%d: id must be a number, not %q", path,
                          row.line, row.id))
     end
-    mapping[row.login] = {id = id, team = positive_integer(row.team or "")}
+    mapping:set(row.login, id, positive_integer(row.team or ""))
   end
   return mapping
-end
-
-
-local function write_mapping(path, mapping)
-  local logins = {}
-  for login in pairs(mapping) do
-    logins[#logins + 1] = login
-  end
-  table.sort(logins)
-  local rows = {}
-  for i, login in ipairs(logins) do
-    local entry = mapping[login]
-    rows[i] = {login, entry.id, entry.team or ""}
-  end
-  local ok, err = csvfile.write_atomically(path, MAPPING_HEADER, rows)
-  if not ok then
-    fail("cannot write " .. path .. ": " .. tostring(err), 1)
-  end
 end
 
 
@@ -353,12 +397,8 @@ local function main(args)
   end
 
   local function remember(person, id, team)
-    if id then
-      mapping[person.login] = {id = id, team = team}
-    else
-      mapping[person.login] = nil
-    end
-    write_mapping(options.ids, mapping)
+    mapping:set(person.login, id, team)
+    mapping:save()
   end
 
   local function create(person, reason)
@@ -431,7 +471,7 @@ local function main(args)
         skipped = skipped + 1
         return
       end
-      local entry = mapping[person.login]
+      local entry = mapping:get(person.login)
       local ok, err = pcall(function()
         if person.status == "left" then
           if entry then

@@ -157,22 +157,17 @@ function csvfile.format(fields)
 end
 
 
--- Writes `header` and `rows` (lists of fields) to `path` through a
--- temporary file renamed over it, so that a reader, or a run interrupted
--- half-way, sees either the old file or the new one, never a part.
--- Returns true, or nil and a message.
-function csvfile.write_atomically(path, header, rows)
+-- Replaces the file at `path` by `text` through a temporary file renamed
+-- over it, so that a reader, or a run interrupted half-way, sees either
+-- the old file or the new one, never a part. Returns true, or nil and a
+-- message.
+function csvfile.replace(path, text)
   local temporary = path .. ".tmp"
   local file, err = io.open(temporary, "wb")
   if not file then
     return nil, err
   end
-  local lines = {csvfile.format(header)}
-  for _, row in ipairs(rows) do
-    lines[#lines + 1] = csvfile.format(row)
-  end
-  lines[#lines + 1] = ""
-  local ok, write_err = file:write(table.concat(lines, "\n"))
+  local ok, write_err = file:write(text)
   local closed, close_err = file:close()
   if not ok or not closed then
     os.remove(temporary)
@@ -184,6 +179,18 @@ function csvfile.write_atomically(path, header, rows)
     return nil, rename_err
   end
   return true
+end
+
+
+-- Writes `header` and `rows` (lists of fields) to `path` atomically (see
+-- csvfile.replace). Returns true, or nil and a message.
+function csvfile.write_atomically(path, header, rows)
+  local lines = {csvfile.format(header)}
+  for _, row in ipairs(rows) do
+    lines[#lines + 1] = csvfile.format(row)
+  end
+  lines[#lines + 1] = ""
+  return csvfile.replace(path, table.concat(lines, "\n"))
 end
 
 
