@@ -727,7 +727,11 @@ static int session_perform(lua_State *L) {
     if (drive(s) > 0 && r->state != REQ_DONE)
       curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
   }
-  unanchor_done(L);
+  kc_getuservalue(L, 1);  /* others that completed stay for s:wait */
+  lua_pushvalue(L, 2);
+  lua_pushnil(L);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
   return push_outcome(L, r);
 }
 

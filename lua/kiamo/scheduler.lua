@@ -1,0 +1,317 @@
+-- kiamo.scheduler: functions run as coroutines whose requests are in
+-- flight together on one session.
+--
+-- A task is a coroutine. When a session method called inside a task
+-- needs the network, the request path calls scheduler.perform, which
+-- yields the prepared request to the session's engine instead of
+-- blocking; the engine starts it on the session's libcurl multi handle
+-- (at most `concurrency` at once, the others queued) and resumes the task
+-- with the outcome. Outside a task, scheduler.perform blocks as before.
+-- Backoff sleeps go through scheduler.sleep the same way.
+
+local core = require "kiamo.core"
+
+local scheduler = {}
+
+-- What a task yields to its engine: the marker first, so that a plain
+-- coroutine.yield() in user code is told apart (it only gives way).
+local REQUEST, SLEEP = {}, {}
+
+local DEFAULT_CONCURRENCY = 8
+
+local Task = {}
+Task.__index = Task
+Task.__name = "kiamo.Task"
+
+-- coroutine -> its task, for the running task's lookup
+local TASK_OF = setmetatable({}, {__mode = "k"})
+-- session -> its engine (created on first use)
+local ENGINES = setmetatable({}, {__mode = "k"})
+
+local function check_concurrency(n, where)
+  if math.type(n) ~= "integer" or n < 1 then
+    error(string.format("kiamo: %s: concurrency must be a positive " ..
+                        "integer", where), 3)
+  end
+  return n
+end
+
+-- Engine --------------------------------------------------------------
+
+local function engine_of(s)
+  local e = ENGINES[s]
+  if e == nil then
+    e = {
+      session = s,
+      limit = DEFAULT_CONCURRENCY,
+      ready = {},       -- tasks to resume, with their resume values
+      waiting = {},     -- request -> task
+      queued = {},      -- {task, req} waiting for a slot
+      sleepers = {},    -- tasks sleeping, each with wake_at
+      inflight = 0,
+      unfinished = 0,
+    }
+    ENGINES[s] = e
+  end
+  return e
+end
+
+local function make_ready(e, task, ...)
+  task.resume_with = table.pack(...)
+  e.ready[#e.ready + 1] = task
+end
+
+local function finish(e, task, results)
+  task.results = results
+  task.finished = true
+  TASK_OF[task.co] = nil
+  e.unfinished = e.unfinished - 1
+end
+
+local function closed_outcome()
+  return nil, "transport", "session was closed while the request was in " ..
+    "flight"
+end
+
+local function start_request(e, task, req)
+  local s = e.session
+  if s:closed() then
+    make_ready(e, task, closed_outcome())
+  elseif e.inflight < e.limit then
+    s:start(req)
+    e.inflight = e.inflight + 1
+    e.waiting[req] = task
+  else
+    e.queued[#e.queued + 1] = {task, req}
+  end
+end
+
+-- Resume one task and file what it asks for next.
+local function resume(e, task)
+  local args = task.resume_with
+  task.resume_with = nil
+  local r = table.pack(coroutine.resume(task.co, table.unpack(args, 1,
+                                                              args.n)))
+  if coroutine.status(task.co) == "dead" then
+    if r[1] then
+      finish(e, task, table.pack(table.unpack(r, 2, r.n)))
+    else
+      finish(e, task, table.pack(nil, r[2]))
+    end
+  elseif r[2] == REQUEST then
+    start_request(e, task, r[3])
+  elseif r[2] == SLEEP then
+    task.wake_at = core.now() + r[3]
+    e.sleepers[#e.sleepers + 1] = task
+  else
+    make_ready(e, task)  -- a plain yield: give way, resume next round
+  end
+end
+
+local function resume_ready(e)
+  while #e.ready > 0 do
+    local ready = e.ready
+    e.ready = {}
+    for _, task in ipairs(ready) do resume(e, task) end
+  end
+end
+
+local function wake_sleepers(e, now)
+  local next_wake
+  local i = 1
+  while i <= #e.sleepers do
+    local task = e.sleepers[i]
+    if task.wake_at <= now then
+      table.remove(e.sleepers, i)
+      make_ready(e, task)
+    else
+      next_wake = math.min(next_wake or math.huge, task.wake_at)
+      i = i + 1
+    end
+  end
+  return next_wake
+end
+
+-- A closed session fails everything still waiting on it.
+local function fail_all(e)
+  for req, task in pairs(e.waiting) do
+    e.waiting[req] = nil
+    make_ready(e, task, closed_outcome())
+  end
+  for _, item in ipairs(e.queued) do
+    make_ready(e, item[1], closed_outcome())
+  end
+  e.queued = {}
+  e.inflight = 0
+end
+
+-- Hand completed requests back to their tasks and fill freed slots.
+local function collect(e, done)
+  for _, req in ipairs(done) do
+    local task = e.waiting[req]
+    if task ~= nil then
+      e.waiting[req] = nil
+      e.inflight = e.inflight - 1
+      make_ready(e, task, req:outcome())
+    end
+  end
+  while e.inflight < e.limit and #e.queued > 0 do
+    local item = table.remove(e.queued, 1)
+    start_request(e, item[1], item[2])
+  end
+end
+
+-- One round: resume what can run, then let the transfers progress for at
+-- most 'budget' seconds (0: not at all).
+local function step(e, budget)
+  resume_ready(e)
+  local now = core.now()
+  local next_wake = wake_sleepers(e, now)
+  if #e.ready > 0 then return end
+  local s = e.session
+  if s:closed() then
+    fail_all(e)
+  else
+    local wait = budget
+    if next_wake ~= nil then wait = math.min(wait, next_wake - now) end
+    if wait < 0 then wait = 0 end
+    if e.inflight > 0 then
+      collect(e, s:wait(wait))
+    elseif wait > 0 and e.unfinished > 0 then
+      core.sleep(wait)
+    end
+  end
+  resume_ready(e)
+end
+
+local function new_task(e, f, ...)
+  local task = setmetatable({co = coroutine.create(f), engine = e},
+                            Task)
+  TASK_OF[task.co] = task
+  e.unfinished = e.unfinished + 1
+  make_ready(e, task, ...)
+  return task
+end
+
+-- What the request path calls -----------------------------------------
+
+-- ok, kind, message = scheduler.perform(s, req): inside a task of this
+-- session, yield the request to the engine; elsewhere, block.
+function scheduler.perform(s, req)
+  local task = TASK_OF[coroutine.running()]
+  if task ~= nil and task.engine.session == s then
+    return coroutine.yield(REQUEST, req)
+  end
+  return s:perform(req)
+end
+
+-- scheduler.sleep(seconds): inside a task, let the others run meanwhile.
+function scheduler.sleep(seconds)
+  local task = TASK_OF[coroutine.running()]
+  if task ~= nil then
+    coroutine.yield(SLEEP, seconds)
+  else
+    core.sleep(seconds)
+  end
+end
+
+-- Session methods -----------------------------------------------------
+
+local methods = {}
+
+-- results = s:run(f1, f2, ..., {concurrency = n})
+-- Runs the functions as tasks until all are done; results[i] is what fi
+-- returned, packed (results[i][1], results[i][2], results[i].n), or
+-- {nil, message} when fi raised. A single list of functions may be given
+-- instead of several arguments.
+function methods.run(s, ...)
+  local fs = table.pack(...)
+  local opts = {}
+  if fs.n > 0 and type(fs[fs.n]) == "table" and
+     type(fs[fs.n][1]) ~= "function" then
+    opts = fs[fs.n]
+    fs.n = fs.n - 1
+  end
+  if fs.n == 1 and type(fs[1]) == "table" then
+    fs = table.pack(table.unpack(fs[1]))
+  end
+  for i = 1, fs.n do
+    if type(fs[i]) ~= "function" then
+      error(string.format("kiamo: run: argument %d must be a function, " ..
+                          "not a %s", i, type(fs[i])), 2)
+    end
+  end
+  if s:closed() then error("kiamo: session is closed", 2) end
+  if TASK_OF[coroutine.running()] ~= nil then
+    error("kiamo: run: cannot be called inside a task", 2)
+  end
+  local e = engine_of(s)
+  local saved = e.limit
+  e.limit = check_concurrency(opts.concurrency or saved, "run")
+  local tasks = {}
+  for i = 1, fs.n do tasks[i] = new_task(e, fs[i]) end
+  local function unfinished()
+    for _, task in ipairs(tasks) do
+      if not task.finished then return true end
+    end
+    return false
+  end
+  while unfinished() do step(e, 1) end
+  e.limit = saved
+  local results = {n = fs.n}
+  for i, task in ipairs(tasks) do results[i] = task.results end
+  return results
+end
+
+-- t = s:spawn(f, ...): a task the host drives with s:poll.
+function methods.spawn(s, f, ...)
+  if type(f) ~= "function" then
+    error("kiamo: spawn: argument must be a function, not a " .. type(f),
+          2)
+  end
+  if s:closed() then error("kiamo: session is closed", 2) end
+  return new_task(engine_of(s), f, ...)
+end
+
+-- n = s:poll(max_seconds): run the session's tasks for at most
+-- max_seconds (0 never waits); returns how many are unfinished.
+function methods.poll(s, max_seconds)
+  max_seconds = max_seconds or 0
+  if type(max_seconds) ~= "number" or max_seconds < 0 then
+    error("kiamo: poll: max_seconds must be a number >= 0", 2)
+  end
+  local e = ENGINES[s]
+  if e == nil then return 0 end
+  local deadline = core.now() + max_seconds
+  repeat
+    step(e, math.max(0, deadline - core.now()))
+  until e.unfinished == 0 or core.now() >= deadline
+  return e.unfinished
+end
+
+-- s:concurrency(n): the bound for spawned tasks (default 8).
+function methods.concurrency(s, n)
+  engine_of(s).limit = check_concurrency(n, "concurrency")
+end
+
+function Task:done()
+  return self.finished == true
+end
+
+-- ... = t:result(): what the function returned, or nil, message when it
+-- raised. Raises while the task is unfinished.
+function Task:result()
+  if not self.finished then
+    error("kiamo: task has not finished (check t:done() first)", 2)
+  end
+  return table.unpack(self.results, 1, self.results.n)
+end
+
+function Task:__tostring()
+  return self.finished and "kiamo.Task (done)" or "kiamo.Task (running)"
+end
+
+scheduler.methods = methods
+scheduler.Task = Task
+
+return scheduler
