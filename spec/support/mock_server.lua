@@ -5,15 +5,18 @@
 --   local server = assert(mock_server.start{fixture = path, state = path,
 --     tokens = {"<40 hex>:GET"}, args = {"--idle-timeout", "1"},
 --     quiet = true})
---   finally(function() server:stop() end)
 --   -- server.url ("http://127.0.0.1:PORT"), server.host, server.port
+--   server:stop()  -- SIGTERM, returns "exit", 0
 --
 -- Always stop (or kill and wait) a started server: an unreaped one keeps
--- busted waiting at exit.
+-- busted waiting at exit. mock_server.stop_all() in a teardown stops any
+-- left; note that busted's finally keeps only the last function given.
 
 local socket = require "socket"
 
 local mock_server = {}
+
+local started = {}  -- servers started and not stopped
 
 local SETTINGS = {
   stop_timeout = 10,   -- seconds a server has to exit after SIGTERM
@@ -115,6 +118,7 @@ function Server:wait(timeout)
   if alive(self.pid) then self:kill("KILL") end
   local _, how, code = self.pipe:close()
   self.status = {how = how, code = code}
+  started[self] = nil
   return how, code
 end
 
@@ -163,9 +167,18 @@ function mock_server.start(options)
     return nil, "kiamo-mock did not start: " .. tostring(line) .. "\n" ..
       message, how, code
   end
-  return setmetatable({pipe = pipe, pid = pid, url = url, host = host,
-                       port = tonumber(port), line = line,
-                       stderr_path = stderr_path}, Server)
+  local server = setmetatable({pipe = pipe, pid = pid, url = url,
+                               host = host, port = tonumber(port),
+                               line = line, stderr_path = stderr_path},
+                              Server)
+  started[server] = true
+  return server
+end
+
+
+-- Stops every server started and not yet stopped.
+function mock_server.stop_all()
+  for server in pairs(started) do server:stop() end
 end
 
 
