@@ -418,6 +418,9 @@ local function entries_of(s, value, res)
   local data = {}
   for i, item in ipairs(value.data) do
     data[i] = objects.entry(s, item)
+    if not data[i] then
+      return nil, bad_answer(res, "has a data item that is not an object")
+    end
   end
   return data
 end

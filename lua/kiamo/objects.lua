@@ -20,6 +20,11 @@ local function state_of(obj, name)
   return state
 end
 
+-- True for a table that is not a decoded or marked JSON array.
+local function is_object(v)
+  return type(v) == "table" and getmetatable(v) ~= core.array_mt
+end
+
 local function copy_object(t)
   local copy = core.object({})
   for k, v in pairs(t) do copy[k] = v end
@@ -95,7 +100,7 @@ end
 -- objects.agent(session, value, id) -> agent object, or nil if the
 -- value is not a JSON object. `id` is used when the answer has none.
 function objects.agent(session, value, id)
-  if type(value) ~= "table" then return nil end
+  if not is_object(value) then return nil end
   local fields = normalise_agent(value)
   if fields.id == nil then fields.id = id end
   return new_object(AGENT, session, fields)
@@ -152,7 +157,7 @@ local ENTRY_METHODS = {}
 local ENTRY = object_type("kiamo.PlanningEntry", ENTRY_METHODS)
 
 function objects.entry(session, value)
-  if type(value) ~= "table" then return nil end
+  if not is_object(value) then return nil end
   return new_object(ENTRY, session, copy_object(value))
 end
 
