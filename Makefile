@@ -48,3 +48,13 @@ clean:
 	rm -rf build
 
 .PHONY: all deps env lint spec test clean
+
+# The emulator: its speed, and the vendor's collection run by newman (also
+# part of `make spec`).
+bench-mock: all
+	$(LUA) bench/mock.lua
+
+newman: all
+	$(LUA) /usr/bin/busted spec/newman_spec.lua
+
+.PHONY: bench-mock newman
