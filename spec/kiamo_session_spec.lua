@@ -251,6 +251,37 @@ describe("kiamo.Session against kiamo-mock", function()
   end)
 end)
 
+describe("kiamo.Session:run", function()
+  it("runs the methods of several tasks together", function()
+    local server = assert(mock_server.start{tokens = {TOKEN}})
+    finally(function() server:stop() end)
+    local s = kiamo.session{url = server.url, token = TOKEN}
+    local results = s:run(function() return s:agent(1) end,
+                          function() return s:host("kiwi") end,
+                          function() return s:agent(999999) end)
+    assert.equal(1, results[1][1].id)
+    assert.equal("success", results[2][1].result)
+    assert.is_nil(results[3][1])
+    assert.equal(404, results[3][2].status)
+  end)
+
+  it("waits for slow requests side by side, not one after another",
+    function()
+      local server = loopback.start("hang")
+      finally(function() server:stop() end)
+      local s = kiamo.session{url = server.url, token = TOKEN,
+                              timeout = 0.5}
+      local core = require "kiamo.core"
+      local started = core.now()
+      local tasks = {}
+      for i = 1, 4 do tasks[i] = function() return s:agent(i) end end
+      local results = s:run(tasks)
+      local elapsed = core.now() - started
+      for i = 1, 4 do assert.equal("timeout", results[i][2].kind) end
+      assert.is_true(elapsed < 1.5, "took " .. elapsed .. " s")
+    end)
+end)
+
 describe("kiamo.Session failures", function()
   it("returns a connect error for a closed loopback port", function()
     local url = "http://127.0.0.1:" .. loopback.closed_port()

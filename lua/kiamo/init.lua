@@ -14,6 +14,7 @@ local core = require "kiamo.core"
 local time = require "kiamo.time"
 local Error = require "kiamo.error"
 local objects = require "kiamo.objects"
+local scheduler = require "kiamo.scheduler"
 
 local kiamo = {}
 
@@ -24,6 +25,8 @@ kiamo.object = core.object
 kiamo.Error = Error
 kiamo.Session = core.Session
 kiamo.schedule = time.schedule
+kiamo.Agent = objects.Agent
+kiamo.PlanningEntry = objects.PlanningEntry
 kiamo.is_agent = objects.is_agent
 kiamo.is_entry = objects.is_entry
 
@@ -32,6 +35,9 @@ function kiamo.period(start, stop)
 end
 
 local Session = core.Session
+
+-- s:run, s:spawn, s:poll, s:concurrency: requests in flight together.
+for name, method in pairs(scheduler.methods) do Session[name] = method end
 
 local CORE_OPTIONS = {
   url = true, token = true, version = true, timeout = true,
@@ -49,14 +55,6 @@ local TRANSPORT_KINDS = {
 
 -- Lua-side options of each session, keyed weakly by the userdata.
 local OPTIONS = setmetatable({}, {__mode = "k"})
-
-local clock = os.clock
-do
-  local ok, socket = pcall(require, "socket")
-  if ok and type(socket) == "table" and socket.gettime then
-    clock = socket.gettime
-  end
-end
 
 local function raise(where, fmt, ...)
   error(string.format("kiamo: %s: " .. fmt, where, ...), 0)
@@ -141,9 +139,9 @@ end
 -- response {status, body, header, seconds}, or nil, err.
 local function run(s, opts, req, method, url)
   if opts.transport then
-    local started = clock()
+    local started = core.now()
     local status, headers, body = opts.transport(req:info())
-    local seconds = clock() - started
+    local seconds = core.now() - started
     if status == nil then
       local kind = TRANSPORT_KINDS[headers] and headers or "transport"
       return nil, Error.new{kind = kind, message = tostring(body or headers),
@@ -160,7 +158,7 @@ local function run(s, opts, req, method, url)
     return {status = status, body = body or "",
             header = header_reader(headers), seconds = seconds}
   end
-  local ok, kind, message = s:perform(req)
+  local ok, kind, message = scheduler.perform(s, req)
   local seconds = req:seconds()
   if not ok then
     return nil, Error.new{kind = kind, message = message, method = method,

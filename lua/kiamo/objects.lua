@@ -106,6 +106,8 @@ function objects.agent(session, value, id)
   return new_object(AGENT, session, fields)
 end
 
+objects.Agent = AGENT
+
 function objects.is_agent(v)
   return getmetatable(v) == AGENT
 end
@@ -160,6 +162,8 @@ function objects.entry(session, value)
   if not is_object(value) then return nil end
   return new_object(ENTRY, session, copy_object(value))
 end
+
+objects.PlanningEntry = ENTRY
 
 function objects.is_entry(v)
   return getmetatable(v) == ENTRY
