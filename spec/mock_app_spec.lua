@@ -732,7 +732,7 @@ describe("kiamo.mock", function()
     it("keeps a bounded number of snapshots", function()
       local app = paged_app(4)
       local _, first = page(app, "per_page=2")
-      for _ = 1, 300 do page(app, "per_page=2") end
+      for _ = 1, 1100 do page(app, "per_page=2") end
       local status = page(app, "per_page=2&next_id="
         .. first.meta.cursor.next)
       assert.equal(400, status)

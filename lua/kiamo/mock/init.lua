@@ -16,8 +16,8 @@ App.__name = "kiamo.mock.App"
 
 local PAGE = {default = 100, max = 1000}
 local CURSORS = {
-  max_snapshots = 256,       -- page snapshots kept at once
-  max_entries = 1000000,     -- entries kept over all snapshots
+  max_snapshots = 1024,      -- page snapshots kept at once
+  max_entries = 500000,      -- entries kept over all snapshots
   max_age = 900,             -- seconds a snapshot lives
 }
 -- API.md's order for the keys of a load-balancing answer.
