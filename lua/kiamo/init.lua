@@ -67,51 +67,58 @@ end
 
 -- Session ------------------------------------------------------------
 
+-- An environment variable, nil when unset or empty.
+local function environment(name)
+  local v = os.getenv(name)
+  if v == "" then return nil end
+  return v
+end
+
 -- kiamo.session{url=, token=, ...} -> kiamo.Session. url and token
 -- default to KIAMO_URL and KIAMO_API_TOKEN.
 function kiamo.session(args)
   if args == nil then args = {} end
   if type(args) ~= "table" then
-    error("kiamo.session: argument must be a table of options", 2)
+    error("kiamo.session: argument must be a table of options", 0)
   end
   local core_args, lua_opts = {}, {}
   for k, v in pairs(args) do
     if LUA_OPTIONS[k] then
       if type(v) ~= LUA_OPTIONS[k] then
         error(string.format("kiamo.session: %s must be a %s, got %s", k,
-          LUA_OPTIONS[k], type(v)), 2)
+          LUA_OPTIONS[k], type(v)), 0)
       end
       lua_opts[k] = v
     elseif CORE_OPTIONS[k] then
       core_args[k] = v
     else
       error(string.format("kiamo.session: unknown option %s",
-        describe(k)), 2)
+        describe(k)), 0)
     end
   end
   for _, name in ipairs{"cursor_param", "per_page_param"} do
     local v = lua_opts[name] or DEFAULTS[name]
     if not v:match("^[%w_.~-]+$") then
       error(string.format("kiamo.session: %s %s is not a query parameter "
-        .. "name", name, describe(v)), 2)
+        .. "name", name, describe(v)), 0)
     end
     lua_opts[name] = v
   end
-  if core_args.url == nil then core_args.url = os.getenv("KIAMO_URL") end
+  if core_args.url == nil then core_args.url = environment("KIAMO_URL") end
   if core_args.token == nil then
-    core_args.token = os.getenv("KIAMO_API_TOKEN")
+    core_args.token = environment("KIAMO_API_TOKEN")
   end
   if type(core_args.url) ~= "string" then
-    error("kiamo.session: url is missing (give url or set KIAMO_URL)", 2)
+    error("kiamo.session: url is missing (give url or set KIAMO_URL)", 0)
   end
   local token = core_args.token
   if token == nil then
     error("kiamo.session: token is missing (give token or set "
-      .. "KIAMO_API_TOKEN)", 2)
+      .. "KIAMO_API_TOKEN)", 0)
   end
   if type(token) ~= "string" or #token ~= 40 or not token:match("^%x+$")
   then
-    error("kiamo.session: token must be 40 hexadecimal characters", 2)
+    error("kiamo.session: token must be 40 hexadecimal characters", 0)
   end
   local s = core.session(core_args)
   OPTIONS[s] = lua_opts
@@ -219,8 +226,9 @@ local function check_table(v, where, name)
   end
 end
 
--- s:request(method, path, {query=, body=, headers=}) -> value or true,
--- or nil, err. path is relative to {url}/api/{version}.
+-- s:request(method, path, {query=, body=, headers=}) -> the decoded
+-- answer (true when a 2xx has no body, and for 204), or nil, err. path is
+-- relative to {url}/api/{version} and may not hold a query: use query.
 function Session.request(s, method, path, opts)
   if type(method) ~= "string" or not method:match("^%a+$") then
     raise("request", "method must be an HTTP verb such as \"GET\", got %s",
