@@ -1,6 +1,15 @@
 -- kiamo.time: builders for planning periods and weekly schedules.
 -- Every computation is done on UTC civil dates with integer arithmetic;
 -- the machine's time zone never matters (os.time is not used).
+--
+-- A time is an ISO 8601 UTC string "YYYY-MM-DDTHH:MM:SSZ" or
+-- "YYYY-MM-DDTHH:MMZ", a whole number of epoch seconds (os.time()), or a
+-- table with integer year, month, day, hour and optional min and sec
+-- (os.date("!*t"), read as UTC). Times must fall on a quarter hour,
+-- seconds included; impossible dates are refused, never normalised.
+-- Schedules use a fixed UTC offset (no daylight saving rules); a slot
+-- whose stop is at or before its start ends on the next day, and
+-- "24:00" is the end of a day.
 
 local time = {}
 
