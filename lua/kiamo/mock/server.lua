@@ -488,6 +488,7 @@ local function serve(conn)
       return
     end
     conn.budget = conn.budget - LIMITS.request_cost
+    if conn.budget <= 0 then pause(conn, "ready") end
   end
 end
 
