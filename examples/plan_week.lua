@@ -269,21 +269,29 @@ local function open_session()
 end
 
 
--- Runs the tasks: concurrently through s:run when the client has it,
--- otherwise one after another. Each task records its own outcome.
-local function run_tasks(session, tasks, concurrency)
-  if #tasks == 0 then
-    return
-  end
-  if session.run and concurrency > 1 then
-    local args = table.move(tasks, 1, #tasks, 1, {})
-    args[#args + 1] = {concurrency = concurrency}
-    session:run(table.unpack(args))
-  else
-    for _, task in ipairs(tasks) do
-      task()
+-- Runs the tasks with `concurrency` workers that each take the next task
+-- in turn: through s:run when the client has it, so that their requests
+-- are in flight together, else one after another. No task is started
+-- once should_stop() is true. Returns how many were started.
+local function run_tasks(session, tasks, concurrency, should_stop)
+  local started = 0
+  local function worker()
+    while started < #tasks and not should_stop() do
+      started = started + 1
+      tasks[started]()
     end
   end
+  if session.run and concurrency > 1 and #tasks > 1 then
+    local workers = {}
+    for i = 1, math.min(concurrency, #tasks) do
+      workers[i] = worker
+    end
+    workers[#workers + 1] = {concurrency = concurrency}
+    session:run(table.unpack(workers))
+  else
+    worker()
+  end
+  return started
 end
 
 
@@ -324,10 +332,6 @@ local function main(args)
   local tasks = {}
   for i, request in ipairs(requests) do
     tasks[i] = function()
-      if stopped_by then
-        failed = failed + 1
-        return
-      end
       local ok, result, err = pcall(session.create_planning, session, {
         periods = request.periods, activities = {request.activity},
         agents = request.agents})
@@ -345,7 +349,10 @@ local function main(args)
       meter:step()
     end
   end
-  run_tasks(session, tasks, options.concurrency)
+  local tried = run_tasks(session, tasks, options.concurrency, function()
+    return stopped_by ~= nil
+  end)
+  failed = failed + #tasks - tried
   meter:finish()
   local planned_at = progress.clock()
   if stopped_by then
@@ -403,7 +410,9 @@ local function main(args)
       end
     end
   end
-  run_tasks(session, read_tasks, options.concurrency)
+  run_tasks(session, read_tasks, options.concurrency, function()
+    return false
+  end)
   session:close()
   local finished = progress.clock()
 

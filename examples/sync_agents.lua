@@ -339,21 +339,29 @@ local function open_session()
 end
 
 
--- Runs the tasks: concurrently through s:run when the client has it,
--- otherwise one after another. Each task records its own outcome.
-local function run_tasks(session, tasks, concurrency)
-  if #tasks == 0 then
-    return
-  end
-  if session.run and concurrency > 1 then
-    local args = table.move(tasks, 1, #tasks, 1, {})
-    args[#args + 1] = {concurrency = concurrency}
-    session:run(table.unpack(args))
-  else
-    for _, task in ipairs(tasks) do
-      task()
+-- Runs the tasks with `concurrency` workers that each take the next task
+-- in turn: through s:run when the client has it, so that their requests
+-- are in flight together, else one after another. No task is started
+-- once should_stop() is true. Returns how many were started.
+local function run_tasks(session, tasks, concurrency, should_stop)
+  local started = 0
+  local function worker()
+    while started < #tasks and not should_stop() do
+      started = started + 1
+      tasks[started]()
     end
   end
+  if session.run and concurrency > 1 and #tasks > 1 then
+    local workers = {}
+    for i = 1, math.min(concurrency, #tasks) do
+      workers[i] = worker
+    end
+    workers[#workers + 1] = {concurrency = concurrency}
+    session:run(table.unpack(workers))
+  else
+    worker()
+  end
+  return started
 end
 
 
@@ -376,7 +384,7 @@ local function main(args)
   end
   local counts = {created = 0, updated = 0, deleted = 0, unchanged = 0,
                   failed = bad_rows}
-  local stopped_by, skipped = nil, 0
+  local stopped_by = nil
   local dry = options.dry_run
   local meter = progress.new(dry and "checked" or "synced", #people)
   local started = progress.clock()
@@ -467,10 +475,6 @@ local function main(args)
   local tasks = {}
   for _, person in ipairs(people) do
     tasks[#tasks + 1] = function()
-      if stopped_by or interrupted() then
-        skipped = skipped + 1
-        return
-      end
       local entry = mapping:get(person.login)
       local ok, err = pcall(function()
         if person.status == "left" then
@@ -491,7 +495,10 @@ local function main(args)
       meter:step()
     end
   end
-  run_tasks(session, tasks, options.concurrency)
+  local tried = run_tasks(session, tasks, options.concurrency, function()
+    return stopped_by ~= nil or interrupted()
+  end)
+  local skipped = #tasks - tried
   meter:finish()
   session:close()
 
