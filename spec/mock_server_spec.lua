@@ -360,6 +360,24 @@ describe("kiamo-mock", function()
       assert.same({200, 404, 200, 200}, statuses)
     end)
 
+    it("passes bodies on GET and DELETE to the application", function()
+      local sock = connect()
+      local body = '{"periods": [{"startTime": "2030-01-07T08:00:00Z", ' ..
+        '"endTime": "2030-01-07T09:00:00Z"}], "activities": [], ' ..
+        '"agents": [1]}'
+      local response = assert(mock_server.exchange(sock,
+        raw("GET", "/api/v3/activities/planning", nil, body)))
+      assert.equal(200, response.status)
+      assert.matches('"data"', response.body)
+      response = assert(mock_server.exchange(sock,
+        raw("DELETE", "/api/v3/activities/planning", nil, body)))
+      assert.equal(204, response.status)
+      response = assert(mock_server.exchange(sock,
+        raw("GET", "/api/v3/activities/planning", nil, "{")))
+      assert.equal(400, response.status)
+      assert.matches("ERR_1000", response.body)
+    end)
+
     it("sends no body bytes after the head of a HEAD response", function()
       local sock = connect()
       assert(sock:send(raw("HEAD", "/api/v3/agents/30") .. AGENT))
