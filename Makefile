@@ -44,10 +44,13 @@ test: deps
 	$(MAKE) lint
 	$(MAKE) spec
 
+demo: all
+	LUA=$(LUA) tools/demo
+
 clean:
 	rm -rf build
 
-.PHONY: all deps env lint spec test clean
+.PHONY: all deps env lint spec test demo clean
 
 # The emulator: its speed, and the vendor's collection run by newman (also
 # part of `make spec`).
@@ -58,3 +61,31 @@ newman: all
 	$(LUA) /usr/bin/busted spec/newman_spec.lua
 
 .PHONY: bench-mock newman
+
+# LuaJIT (OpenResty): the core alone, against Debian's luajit2 headers
+# (pkg-config luajit), into build/luajit so that only a LuaJIT cpath finds
+# it. The spec run uses the .busted task "luajit".
+luajit:
+	$(MAKE) LUA=luajit build/luajit/kiamo/core.so
+
+spec-luajit: luajit
+	luajit /usr/bin/busted --run=luajit
+
+# The C host example: Lua 5.4 embedded, the core linked in statically.
+HOST_CFLAGS = $(CFLAGS) $(WARN) $(shell pkg-config --cflags lua5.4) \
+  $(CURL_CFLAGS) -Isrc/core
+HOST_LIBS = $(shell pkg-config --libs lua5.4) $(CURL_LIBS) -lpthread -lm
+
+host: build/host/kiamo-host build/host/two-states
+
+build/host/kiamo-host: examples/host/host.c $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -o $@ examples/host/host.c $(CORE_SRC) \
+	  $(HOST_LIBS)
+
+build/host/two-states: examples/host/two_states.c $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -o $@ examples/host/two_states.c $(CORE_SRC) \
+	  -Wl,--wrap=curl_global_init,--wrap=curl_global_cleanup $(HOST_LIBS)
+
+.PHONY: luajit spec-luajit host

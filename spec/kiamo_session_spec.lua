@@ -270,7 +270,7 @@ describe("kiamo.Session:run", function()
       local server = loopback.start("hang")
       finally(function() server:stop() end)
       local s = kiamo.session{url = server.url, token = TOKEN,
-                              timeout = 0.5}
+                              timeout = 0.5, retries = 0}
       local core = require "kiamo.core"
       local started = core.now()
       local tasks = {}
@@ -300,7 +300,8 @@ describe("kiamo.Session failures", function()
     finally(function() server:stop() end)
     local events = {}
     local s = kiamo.session{url = server.url, token = TOKEN,
-      timeout = 0.3, on_event = function(e) events[#events + 1] = e end}
+      timeout = 0.3, retries = 0,
+      on_event = function(e) events[#events + 1] = e end}
     local value, err = s:agent(30)
     assert.is_nil(value)
     assert.equal("timeout", err.kind)

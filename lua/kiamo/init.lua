@@ -47,8 +47,17 @@ local CORE_OPTIONS = {
 local LUA_OPTIONS = {
   on_event = "function", transport = "function",
   cursor_param = "string", per_page_param = "string",
+  retries = "number", backoff = "number", backoff_max = "number",
+  retry_after_max = "number",
 }
-local DEFAULTS = {cursor_param = "next_id", per_page_param = "per_page"}
+local DEFAULTS = {
+  cursor_param = "next_id", per_page_param = "per_page",
+  retries = 2,              -- attempts after the first
+  backoff = 0.25,           -- seconds before the first retry, doubling
+  backoff_max = 8,          -- the most a backoff waits
+  retry_after_max = 30,     -- the most a Retry-After is honoured
+  verify = true,
+}
 local TRANSPORT_KINDS = {
   timeout = true, connect = true, tls = true, transport = true,
 }
@@ -96,8 +105,21 @@ function kiamo.session(args)
         describe(k)), 0)
     end
   end
+  for name, default in pairs(DEFAULTS) do
+    if lua_opts[name] == nil then lua_opts[name] = default end
+  end
+  if math.type(lua_opts.retries) ~= "integer" or lua_opts.retries < 0 then
+    error("kiamo.session: retries must be an integer >= 0", 0)
+  end
+  for _, name in ipairs{"backoff", "backoff_max", "retry_after_max"} do
+    if not (lua_opts[name] >= 0 and lua_opts[name] < math.huge) then
+      error(string.format("kiamo.session: %s must be a number of seconds "
+        .. ">= 0", name), 0)
+    end
+  end
+  lua_opts.verify = core_args.verify ~= false
   for _, name in ipairs{"cursor_param", "per_page_param"} do
-    local v = lua_opts[name] or DEFAULTS[name]
+    local v = lua_opts[name]
     if not v:match("^[%w_.~-]+$") then
       error(string.format("kiamo.session: %s %s is not a query parameter "
         .. "name", name, describe(v)), 0)
@@ -143,7 +165,8 @@ local function header_reader(headers)
 end
 
 -- Runs one prepared request through the session's transport. Returns a
--- response {status, body, header, seconds}, or nil, err.
+-- response {status, body, header, seconds}, or nil, err, seconds,
+-- retriable (whether another attempt may not meet the same failure).
 local function run(s, opts, req, method, url)
   if opts.transport then
     local started = core.now()
@@ -152,7 +175,7 @@ local function run(s, opts, req, method, url)
     if status == nil then
       local kind = TRANSPORT_KINDS[headers] and headers or "transport"
       return nil, Error.new{kind = kind, message = tostring(body or headers),
-        method = method, url = url}, seconds
+        method = method, url = url}, seconds, kind ~= "tls"
     end
     if math.type(status) ~= "integer" or status < 100 or status > 599 then
       error("kiamo: transport must return an integer HTTP status, got "
@@ -165,11 +188,11 @@ local function run(s, opts, req, method, url)
     return {status = status, body = body or "",
             header = header_reader(headers), seconds = seconds}
   end
-  local ok, kind, message = scheduler.perform(s, req)
+  local ok, kind, message, retriable = scheduler.perform(s, req)
   local seconds = req:seconds()
   if not ok then
     return nil, Error.new{kind = kind, message = message, method = method,
-      url = url}, seconds
+      url = url}, seconds, retriable
   end
   return {status = req:status(), body = req:body(),
           header = function(name) return req:header(name) end,
@@ -200,24 +223,86 @@ local function interpret(res, method, url)
   return nil, Error.new(fields)
 end
 
--- One request: prepare, run, interpret, report to on_event. Returns
--- value, nil, response or nil, err, response.
+-- Retries -------------------------------------------------------------
+
+-- Methods that may be sent again whatever became of the first attempt;
+-- others (POST, PATCH) only when the server was never reached.
+local IDEMPOTENT = {GET = true, DELETE = true, HEAD = true, PUT = true,
+                    OPTIONS = true}
+local RETRY_STATUS = {[429] = true, [502] = true, [503] = true,
+                      [504] = true}
+local RETRY_AFTER_STATUS = {[429] = true, [503] = true}
+
+local MONTHS = {Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6,
+                Jul = 7, Aug = 8, Sep = 9, Oct = 10, Nov = 11, Dec = 12}
+
+-- Seconds to wait from a Retry-After value: delay-seconds or an
+-- HTTP-date ("Sun, 06 Nov 1994 08:49:37 GMT"); nil when unreadable.
+local function retry_after_seconds(value)
+  if value == nil then return nil end
+  local n = value:match("^%s*(%d+)%s*$")
+  if n then return tonumber(n) end
+  local d, mon, y, h, mi, sec = value:match(
+    "^%s*%a+, (%d%d) (%a%a%a) (%d%d%d%d) (%d%d):(%d%d):(%d%d) GMT%s*$")
+  if not (d and MONTHS[mon]) then return nil end
+  local at = time.epoch(tonumber(y), MONTHS[mon], tonumber(d),
+                        tonumber(h), tonumber(mi), tonumber(sec))
+  return at and math.max(0, at - os.time())
+end
+
+-- Whether to try again after attempt 'attempt', and after how long.
+local function retry_delay(opts, method, attempt, res, err, retriable)
+  if attempt > opts.retries then return nil end
+  if res then
+    if not (IDEMPOTENT[method] and RETRY_STATUS[res.status]) then
+      return nil
+    end
+    if RETRY_AFTER_STATUS[res.status] then
+      local after = retry_after_seconds(res.header("Retry-After"))
+      if after then return math.min(after, opts.retry_after_max) end
+    end
+  elseif not retriable then
+    return nil
+  elseif not (IDEMPOTENT[method] or err.kind == "connect") then
+    return nil  -- it may have reached the server: never send it twice
+  end
+  local ceiling = math.min(opts.backoff_max,
+                           opts.backoff * 2 ^ (attempt - 1))
+  return ceiling / 2 + math.random() * ceiling / 2
+end
+
+-- One request: prepare, run, interpret, report each attempt to on_event,
+-- try again when that is safe and may help. Returns value, nil, response
+-- or nil, err, response.
 local function exchange(s, method, path, query, body, headers)
   local opts = options_of(s)
-  local req = s:prepare(method, path, query, body, headers)
-  local url = req:info().url
-  local res, err, seconds = run(s, opts, req, method, url)
-  local value
-  if res then
-    res.method, res.url = method, url
-    value, err = interpret(res, method, url)
-    seconds = res.seconds
+  local attempt = 0
+  while true do
+    attempt = attempt + 1
+    local req = s:prepare(method, path, query, body, headers)
+    local url = req:url()
+    local res, err, seconds, retriable = run(s, opts, req, method, url)
+    local value
+    if res then
+      res.method, res.url = method, url
+      value, err = interpret(res, method, url)
+      seconds = res.seconds
+    end
+    local delay
+    if value == nil then
+      delay = retry_delay(opts, method, attempt, res, err, retriable)
+    end
+    if opts.on_event then
+      opts.on_event{method = method, url = url,
+                    status = res and res.status, seconds = seconds,
+                    attempt = attempt, error = err, retry_in = delay,
+                    verify = opts.verify,
+                    warning = not opts.verify and
+                      "TLS verification is off" or nil}
+    end
+    if delay == nil then return value, err, res end
+    scheduler.sleep(delay)
   end
-  if opts.on_event then
-    opts.on_event{method = method, url = url, status = res and res.status,
-                  seconds = seconds, attempt = 1, error = err}
-  end
-  return value, err, res
 end
 
 local function check_table(v, where, name)

@@ -313,6 +313,7 @@ end
 
 -- Exposed for the specs and the other modules.
 time.days_from_civil = days_from_civil
+time.epoch = epoch
 time.civil_from_days = civil_from_days
 time.format_epoch = format_epoch
 

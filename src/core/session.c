@@ -676,7 +676,25 @@ static void unanchor_done(lua_State *L) {
 }
 
 
-/* Push the outcome of a finished request: true, or nil, kind, message. */
+/* Could trying again help? Yes when the connection failed or died; no
+** when the answer itself was refused here (too large, no memory), or the
+** session is gone. */
+static int retriable(request *r) {
+  if (r->too_large || r->out_of_memory || r->s == NULL)
+    return 0;
+  switch (r->result) {
+    case CURLE_COULDNT_CONNECT: case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_OPERATION_TIMEDOUT: case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR: case CURLE_RECV_ERROR: case CURLE_PARTIAL_FILE:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+
+/* Push the outcome of a finished request: true, or nil, kind, message,
+** retriable (true when another attempt may not meet the failure). */
 static int push_outcome(lua_State *L, request *r) {
   const char *kind = "transport", *msg;
   switch (r->result) {
@@ -713,7 +731,8 @@ static int push_outcome(lua_State *L, request *r) {
   lua_pushnil(L);
   lua_pushstring(L, kind);
   lua_pushstring(L, msg);
-  return 3;
+  lua_pushboolean(L, retriable(r));
+  return 4;
 }
 
 
@@ -855,6 +874,19 @@ static int request_decode(lua_State *L) {
 }
 
 
+static int request_url(lua_State *L) {
+  request *r = check_request(L, 1);
+  lua_pushstring(L, r->url.data ? r->url.data : "");
+  return 1;
+}
+
+
+static int request_method(lua_State *L) {
+  lua_pushstring(L, check_request(L, 1)->method);
+  return 1;
+}
+
+
 /* req:info() -> {method=, url=, headers={...}, body=} for transports
 ** written in Lua. */
 static int request_info(lua_State *L) {
@@ -917,6 +949,8 @@ static const luaL_Reg request_methods[] = {
   {"header", request_header},
   {"decode", request_decode},
   {"info", request_info},
+  {"url", request_url},
+  {"method", request_method},
   {NULL, NULL}
 };
 
