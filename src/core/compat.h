@@ -11,6 +11,28 @@
 #include "lua.h"
 #include "lauxlib.h"
 
+/* kc_checkversion(L): raise when the module was built for another Lua
+** than the one loading it (luaopen_kiamo_core calls it first). On 5.2+
+** luaL_checkversion compares the version number and the sizes of
+** lua_Integer and lua_Number. Built for the 5.1 API (LuaJIT), the
+** module needs symbols that 5.2+ do not export, so the loader refuses
+** it before any code runs; the check then only makes sure the running
+** interpreter calls itself 5.1. */
+#if LUA_VERSION_NUM >= 502
+#define kc_checkversion(L)  luaL_checkversion(L)
+#else
+#include <string.h>
+#define kc_checkversion(L)  kc_checkversion51(L)
+static inline void kc_checkversion51(lua_State *L) {
+  lua_getglobal(L, "_VERSION");
+  if (lua_type(L, -1) == LUA_TSTRING &&
+      strcmp(lua_tostring(L, -1), LUA_VERSION) != 0)
+    luaL_error(L, "kiamo: this build of kiamo.core is for %s, not %s",
+               LUA_VERSION, lua_tostring(L, -1));
+  lua_pop(L, 1);
+}
+#endif
+
 #if LUA_VERSION_NUM >= 503
 #define kc_isinteger(L, i)  lua_isinteger(L, (i))
 #else
