@@ -66,6 +66,7 @@ local function finish(e, task, results)
   task.finished = true
   TASK_OF[task.co] = nil
   e.unfinished = e.unfinished - 1
+  if task.batch then task.batch.left = task.batch.left - 1 end
 end
 
 local function closed_outcome()
@@ -248,15 +249,12 @@ function methods.run(s, ...)
   local e = engine_of(s)
   local saved = e.limit
   e.limit = check_concurrency(opts.concurrency or saved, "run")
-  local tasks = {}
-  for i = 1, fs.n do tasks[i] = new_task(e, fs[i]) end
-  local function unfinished()
-    for _, task in ipairs(tasks) do
-      if not task.finished then return true end
-    end
-    return false
+  local tasks, batch = {}, {left = fs.n}
+  for i = 1, fs.n do
+    tasks[i] = new_task(e, fs[i])
+    tasks[i].batch = batch
   end
-  while unfinished() do step(e, 1) end
+  while batch.left > 0 do step(e, 1) end
   e.limit = saved
   local results = {n = fs.n}
   for i, task in ipairs(tasks) do results[i] = task.results end

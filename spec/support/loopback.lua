@@ -12,9 +12,12 @@
 -- {method, path, query, content_type, headers (lower-case names), body}
 -- describing the request;
 -- "hang" reads requests and never answers; "blurt" writes the payload as
--- soon as any byte arrives, then closes. In every mode but "blurt" and
--- "hang", GET /__open answers {"open": N}, the number of other client
--- connections still open.
+-- soon as any byte arrives, then closes; "delay" answers each request
+-- with {"path": ..., "id": 30} after the payload's number of seconds,
+-- and GET /__inflight answers {"max": N, "total": N}, the most requests
+-- it held at once and how many it received. In every mode but "blurt"
+-- and "hang", GET /__open answers {"open": N}, the number of other
+-- client connections still open.
 
 local socket = require "socket"
 
@@ -37,6 +40,7 @@ local function serve(mode, payload)
   io.stdout:write(port, "\n")
   io.stdout:flush()
   local clients = {}
+  local held, max_held, total = {}, 0, 0  -- "delay" mode
 
   local function answer(client, status, body)
     client.sock:send(string.format("HTTP/1.1 %d X\r\nContent-Type: "
@@ -69,6 +73,14 @@ local function serve(mode, payload)
       local path, query = (target or ""):match("^([^?]*)%??(.*)$")
       if path == "/__open" then
         answer(client, 200, string.format('{"open": %d}', #clients - 1))
+      elseif path == "/__inflight" then
+        answer(client, 200, string.format('{"max": %d, "total": %d}',
+          max_held, total))
+      elseif mode == "delay" then
+        total = total + 1
+        held[#held + 1] = {client = client, path = path,
+                           due = socket.gettime() + tonumber(payload)}
+        max_held = math.max(max_held, #held)
       elseif mode == "echo" then
         answer(client, 200, cjson.encode{method = method, path = path,
           query = query, content_type = headers["content-type"] or "",
@@ -79,10 +91,25 @@ local function serve(mode, payload)
     end
   end
 
+  local function answer_due()
+    local now, i = socket.gettime(), 1
+    while i <= #held do
+      local h = held[i]
+      if h.due <= now then
+        table.remove(held, i)
+        answer(h.client, 200, string.format('{"path": "%s", "id": 30}',
+          h.path))
+      else
+        i = i + 1
+      end
+    end
+  end
+
   while true do
     local readers = {server}
     for _, client in ipairs(clients) do readers[#readers + 1] = client.sock end
-    local ready = socket.select(readers, nil, 1)
+    local ready = socket.select(readers, nil, #held > 0 and 0.005 or 1)
+    answer_due()
     for _, sock in ipairs(ready) do
       if sock == server then
         local accepted = server:accept()
@@ -174,6 +201,23 @@ function Server:open_connections(expected, timeout)
     socket.sleep(SETTINGS.poll)
   until socket.gettime() > deadline
   return count
+end
+
+-- In "delay" mode: the most requests held at once, and the total.
+function Server:inflight()
+  local sock = assert(socket.connect("127.0.0.1", self.port))
+  sock:settimeout(SETTINGS.start_timeout)
+  sock:send("GET /__inflight HTTP/1.1\r\nHost: x\r\n\r\n")
+  local length
+  repeat
+    local line = sock:receive("*l")
+    length = length or (line and tonumber(line:match(
+      "^Content%-Length: (%d+)")))
+  until not line or line == ""
+  local body = sock:receive(length)
+  sock:close()
+  return tonumber(body:match('"max": (%d+)')),
+         tonumber(body:match('"total": (%d+)'))
 end
 
 -- Raw response bytes with a Content-Length.
