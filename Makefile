@@ -89,3 +89,10 @@ build/host/two-states: examples/host/two_states.c $(CORE_SRC) $(CORE_HDR)
 	  -Wl,--wrap=curl_global_init,--wrap=curl_global_cleanup $(HOST_LIBS)
 
 .PHONY: luajit spec-luajit host
+
+# The benchmarks against the limit and the peers (bench/README.md): one
+# table on stdout and in bench/results.md.
+bench: deps all
+	$(LUA) bench/run.lua
+
+.PHONY: bench
