@@ -17,7 +17,7 @@ dependencies = {
   "lua >= 5.1, < 5.5",
 }
 external_dependencies = {
-  CURL = {header = "curl/curl.h", library = "curl"},
+  CURL = {library = "curl"},
 }
 build = {
   type = "builtin",
