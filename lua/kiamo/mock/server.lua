@@ -6,12 +6,20 @@
 -- before it lets the others run, so a client sending a large body starves
 -- nobody. The library prints nothing: access lines and warnings go to the
 -- functions given as options.
+--
+-- Faults (option faults, see server.new): the server can misbehave on
+-- purpose, per request, so that clients are tested against delays, error
+-- statuses, dropped and truncated answers, bodies that are not JSON, slow,
+-- gzip-encoded and oddly written answers. A delay parks the connection's
+-- coroutine until its deadline; the others go on meanwhile.
 
 local socket = require "socket"
+local faults = require "kiamo.mock.faults"
+local gzip = require "kiamo.mock.gzip"
 
-local byte, find, format, gsub, lower, match, sub =
-  string.byte, string.find, string.format, string.gsub, string.lower,
-  string.match, string.sub
+local byte, find, format, gmatch, gsub, lower, match, sub =
+  string.byte, string.find, string.format, string.gmatch, string.gsub,
+  string.lower, string.match, string.sub
 local concat = table.concat
 local gettime = socket.gettime
 
@@ -69,6 +77,17 @@ local SERVER_HEADERS = {
   ["transfer-encoding"] = true,
 }
 
+-- How the server writes its own header lines: as usual, and in lower
+-- case (the header-case fault).
+local SERVER_LINES = {
+  usual = {length = "Content-Length: ", date = "Date: ",
+           close = "Connection: close\r\n",
+           keep_alive = "Connection: keep-alive\r\n"},
+  lower = {length = "content-length: ", date = "date: ",
+           close = "connection: close\r\n",
+           keep_alive = "connection: keep-alive\r\n"},
+}
+
 local TOKEN = "[%w!#$%%&'*+.^_`|~-]+"
 local PATTERNS = {
   request_line = "^(" .. TOKEN .. ") (%S+) HTTP/(%d)%.(%d)\r?$",
@@ -78,6 +97,15 @@ local PATTERNS = {
 }
 
 local CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n"
+
+local FAULTS = {
+  header = "x-kiamo-mock-fault",   -- the request header naming faults
+  requests_route = "/__mock/requests",  -- the count of requests seen
+  slow_seconds = 2,       -- how long a slow answer takes to drip
+  slow_pieces = 20,       -- in how many writes
+  garbage = "<html><body><h1>Temporarily unavailable</h1>"
+    .. "<p>The proxy could not reach the application.</p></body></html>\n",
+}
 
 
 local status_lines = setmetatable({}, {__index = function(lines, status)
@@ -121,6 +149,16 @@ end
 local function pause(conn, want, deadline)
   conn.want = want
   conn.deadline = deadline or gettime() + conn.server.idle_timeout
+  coroutine.yield()
+  conn.budget = LIMITS.turn
+end
+
+
+-- Parks the connection's coroutine for seconds, without reading or
+-- writing; the server resumes it once the time is over.
+local function nap(conn, seconds)
+  conn.want = "sleep"
+  conn.deadline = gettime() + seconds
   coroutine.yield()
   conn.budget = LIMITS.turn
 end
@@ -230,36 +268,56 @@ end
 ---------------------------------------------------------------------------
 -- Requests and responses
 
--- Writes a response. close says that the connection ends after it.
-local function respond(conn, request, status, headers, body, close)
+-- Fills conn.out with the head of a response and returns how many parts
+-- it holds, and the body to send after it ("" when there is none). close
+-- says that the connection ends after it. With lower_case, header names
+-- go out in lower case and the application's headers twice each.
+local function head_parts(conn, request, status, headers, body, close,
+                          lower_case)
   local out = conn.out
   out[1] = status_lines[status]
   local n = 1
   for name, value in pairs(headers) do
     if not SERVER_HEADERS[lower(name)] then
+      if lower_case then
+        name = lower(name)
+        out[n + 1], out[n + 2], out[n + 3], out[n + 4] =
+          name, ": ", value, "\r\n"
+        n = n + 4
+      end
       out[n + 1], out[n + 2], out[n + 3], out[n + 4] =
         name, ": ", value, "\r\n"
       n = n + 4
     end
   end
+  local lines = lower_case and SERVER_LINES.lower or SERVER_LINES.usual
   if status == 204 or status == 304 or status < 200 then
     body = ""
   else
-    out[n + 1], out[n + 2], out[n + 3] = "Content-Length: ", #body, "\r\n"
+    out[n + 1], out[n + 2], out[n + 3] = lines.length, #body, "\r\n"
     n = n + 3
   end
-  out[n + 1], out[n + 2], out[n + 3] = "Date: ", http_date(), "\r\n"
+  out[n + 1], out[n + 2], out[n + 3] = lines.date, http_date(), "\r\n"
   n = n + 3
   if close then
     n = n + 1
-    out[n] = "Connection: close\r\n"
+    out[n] = lines.close
   elseif request and request.minor == 0 then
     n = n + 1
-    out[n] = "Connection: keep-alive\r\n"
+    out[n] = lines.keep_alive
   end
   n = n + 1
   out[n] = "\r\n"
   if request and request.method == "HEAD" then body = "" end
+  return n, body
+end
+
+
+-- Writes a response. close says that the connection ends after it.
+local function respond(conn, request, status, headers, body, close)
+  local n
+  n, body = head_parts(conn, request, status, headers, body, close)
+  local out = conn.out
   if #body <= LIMITS.small_body then
     n = n + 1
     out[n] = body
@@ -269,15 +327,19 @@ local function respond(conn, request, status, headers, body, close)
 end
 
 
-local function log_access(conn, request, status)
+-- Writes the access line of a request; status is "-" when none was
+-- sent, note (the faults acted on) is added after the time.
+local function log_access(conn, request, status, note)
   local log = conn.server.log
   if not log then return end
   local method, target = "-", "-"
   if request then
     method, target = request.method, loggable(request.target)
   end
-  log(format("%s %s %d %.2f ms", method, target, status,
-             (gettime() - conn.started) * 1000))
+  local line = format("%s %s %s %.2f ms", method, target, status,
+                      (gettime() - conn.started) * 1000)
+  if note then line = line .. " fault: " .. note end
+  log(line)
 end
 
 
@@ -467,6 +529,151 @@ local function answer(conn, request)
 end
 
 
+---------------------------------------------------------------------------
+-- Faults
+
+-- Whether the request accepts a gzip-encoded answer (Accept-Encoding
+-- names gzip, x-gzip or *, with a weight other than 0).
+local function accepts_gzip(request)
+  local accepted = request.headers["accept-encoding"]
+  if not accepted then return false end
+  for item in gmatch(lower(accepted), "[^,]+") do
+    local coding, parameters = match(item, "^%s*([^;%s]+)%s*(.-)%s*$")
+    if coding == "gzip" or coding == "x-gzip" or coding == "*" then
+      local weight = match(parameters or "", "q%s*=%s*([%d.]+)")
+      return not weight or tonumber(weight) ~= 0
+    end
+  end
+  return false
+end
+
+
+-- The fault to act on for a request (the latest counted), or nil; nil
+-- and a message when its fault header cannot be read.
+local function fault_of(self, request)
+  local chosen = self.faults
+  local text = chosen.header and request.headers[FAULTS.header]
+  if text then return faults.parse(text) end
+  if chosen.all and (not chosen.first or self.requests <= chosen.first) then
+    return chosen.all
+  end
+  return nil
+end
+
+
+-- Sends data in pieces spread over seconds.
+local function drip(conn, data, seconds)
+  local pieces = math.min(FAULTS.slow_pieces, #data)
+  local size = math.ceil(#data / pieces)
+  for first = 1, #data, size do
+    if first > 1 then nap(conn, seconds / (pieces - 1)) end
+    if not send_all(conn, sub(data, first, first + size - 1)) then
+      return nil
+    end
+  end
+  return true
+end
+
+
+-- The answer a fault puts in place of the application's: status,
+-- headers, body; nil when the application answers.
+local function replacement(fault)
+  if fault.garbage then
+    return fault.status or 200, {["Content-Type"] = "text/html"},
+           FAULTS.garbage
+  elseif fault.status then
+    return fault.status, {["Content-Type"] = "application/json"},
+           format('{"info": "Fault made by kiamo-mock: %d %s"}',
+                  fault.status, REASONS[fault.status] or "Unknown")
+  end
+  return nil
+end
+
+
+-- Answers a request the way fault says. Returns true when the
+-- connection goes on with the next request.
+local function misbehave(conn, request, fault)
+  local note = faults.describe(fault)
+  if fault.close then
+    if fault.delay then nap(conn, fault.delay) end
+    log_access(conn, request, "-", note)
+    return false
+  end
+  local status, headers, body = replacement(fault)
+  if not status then status, headers, body = answer(conn, request) end
+  if fault.retry_after then
+    headers["Retry-After"] = tostring(fault.retry_after)
+  end
+  if fault.gzip and body ~= "" and status ~= 204 and status ~= 304 and
+     accepts_gzip(request) then
+    body = gzip.encode(body)
+    headers["Content-Encoding"] = "gzip"
+    headers["Vary"] = "Accept-Encoding"
+  end
+  if fault.delay then nap(conn, fault.delay) end
+  local close = not request.keep_alive or fault.truncate
+  local n
+  n, body = head_parts(conn, request, status, headers, body, close,
+                       fault.header_case)
+  local data = concat(conn.out, "", 1, n) .. body
+  if fault.truncate then
+    -- Half the body; half the head when there is no body.
+    local cut = #body > 0 and #data - #body + #body // 2 or #data // 2
+    if send_all(conn, sub(data, 1, cut)) then
+      log_access(conn, request, status, note)
+      linger(conn)
+    end
+    return false
+  end
+  local sent
+  if fault.slow then
+    sent = drip(conn, data, FAULTS.slow_seconds)
+  else
+    sent = send_all(conn, data)
+  end
+  if not sent then return false end
+  log_access(conn, request, status, note)
+  if close then
+    linger(conn)
+    return false
+  end
+  return true
+end
+
+
+-- Answers one request with faults on: the count of requests, a fault, a
+-- refusal of a bad fault header, or the application's answer. Returns
+-- true when the connection goes on with the next request.
+local function serve_faulty(conn, request)
+  local self = conn.server
+  local status, headers, body
+  if request.path == FAULTS.requests_route then
+    status, headers, body = 200, {["Content-Type"] = "application/json"},
+      format('{"requests": %d}', self.requests)
+  else
+    self.requests = self.requests + 1
+    local fault, problem = fault_of(self, request)
+    if fault then return misbehave(conn, request, fault) end
+    if problem then
+      status, headers = 400, {["Content-Type"] = "application/json"}
+      body = format('{"info": "%s"}', (gsub(problem, '["\\]', "\\%0")))
+    else
+      status, headers, body = answer(conn, request)
+    end
+  end
+  local close = not request.keep_alive
+  if not respond(conn, request, status, headers, body, close) then
+    return false
+  end
+  log_access(conn, request, status)
+  if close then
+    linger(conn)
+    return false
+  end
+  return true
+end
+
+
 -- The body of a connection's coroutine: requests one after the other.
 local function serve(conn)
   while true do
@@ -476,16 +683,20 @@ local function serve(conn)
       return
     end
     if not request then return end
-    local headers, body
-    status, headers, body = answer(conn, request)
-    local close = not request.keep_alive
-    if not respond(conn, request, status, headers, body, close) then
-      return
-    end
-    log_access(conn, request, status)
-    if close then
-      linger(conn)
-      return
+    if conn.server.faults then
+      if not serve_faulty(conn, request) then return end
+    else
+      local headers, body
+      status, headers, body = answer(conn, request)
+      local close = not request.keep_alive
+      if not respond(conn, request, status, headers, body, close) then
+        return
+      end
+      log_access(conn, request, status)
+      if close then
+        linger(conn)
+        return
+      end
     end
     conn.budget = conn.budget - LIMITS.request_cost
     if conn.budget <= 0 then pause(conn, "ready") end
@@ -529,9 +740,17 @@ end
 
 
 -- server.new{app = app, host = ..., port = ..., idle_timeout = seconds,
--- log = function(line), warn = function(message)}: listens at once.
--- app:handle(request) returns status, headers, body (see kiamo.mock).
--- Returns the server, or nil and a message naming the address.
+-- log = function(line), warn = function(message), faults = {...}}:
+-- listens at once. app:handle(request) returns status, headers, body (see
+-- kiamo.mock). Returns the server, or nil and a message naming the
+-- address.
+--
+-- faults, when given, is {header = true (act on a request's
+-- X-Kiamo-Mock-Fault header), all = fault (act on every request without
+-- that header; a table from kiamo.mock.faults.parse), first = n (only on
+-- the first n requests)}. With faults, GET /__mock/requests answers
+-- {"requests": n}, the number of requests received so far, that one not
+-- counted. A fault replaces or spoils the answer: see misbehave.
 function server.new(options)
   assert(type(options) == "table" and options.app,
          "server.new needs an options table with an app")
@@ -549,6 +768,8 @@ function server.new(options)
                       options.idle_timeout or DEFAULTS.linger),
     log = options.log,
     warn = options.warn,
+    faults = options.faults,
+    requests = 0,  -- requests received, counted with faults only
     connections = {},  -- socket -> connection
     count = 0,
     recvt = {},
@@ -616,7 +837,8 @@ end
 -- Closes the connections whose wait is over.
 local function sweep(self, now)
   for _, conn in pairs(self.connections) do
-    if conn.want ~= "ready" and conn.deadline <= now then
+    if conn.want ~= "ready" and conn.want ~= "sleep" and
+       conn.deadline <= now then
       drop(self, conn)
     end
   end
@@ -627,7 +849,7 @@ end
 -- to happen.
 function methods:step(timeout)
   local recvt, sendt = self.recvt, self.sendt
-  local nrecv, nsend, ready = 0, 0, false
+  local nrecv, nsend, ready, wake = 0, 0, false, nil
   if self.count < LIMITS.connections then
     nrecv = 1
     recvt[1] = self.listener
@@ -640,14 +862,20 @@ function methods:step(timeout)
     elseif want == "write" then
       nsend = nsend + 1
       sendt[nsend] = sock
+    elseif want == "sleep" then
+      if not wake or conn.deadline < wake then wake = conn.deadline end
     else
       ready = true
     end
   end
   for i = #recvt, nrecv + 1, -1 do recvt[i] = nil end
   for i = #sendt, nsend + 1, -1 do sendt[i] = nil end
-  local readable, writable = socket.select(recvt, sendt,
-                                           ready and 0 or timeout)
+  if ready then
+    timeout = 0
+  elseif wake then
+    timeout = math.max(0, math.min(timeout, wake - gettime()))
+  end
+  local readable, writable = socket.select(recvt, sendt, timeout)
   local connections = self.connections
   for _, sock in ipairs(readable) do
     if sock == self.listener then
@@ -667,6 +895,13 @@ function methods:step(timeout)
     end
   end
   local now = gettime()
+  if wake and wake <= now then
+    for _, conn in pairs(connections) do
+      if conn.want == "sleep" and conn.deadline <= now then
+        resume(self, conn)
+      end
+    end
+  end
   if now >= self.next_sweep then
     self.next_sweep = now + 0.25
     sweep(self, now)
