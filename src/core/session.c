@@ -6,6 +6,7 @@
 ** See Copyright Notice in LICENSE.
 */
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -481,47 +482,76 @@ static void add_extra_headers(lua_State *L, request *r, int idx) {
 }
 
 
-/* Append "?name=value&..." from the table at 'idx', names sorted. */
+typedef struct name_ref {
+  const char *s;
+  size_t len;
+} name_ref;
+
+
+static int compare_names(const void *a, const void *b) {
+  const name_ref *x = (const name_ref *)a, *y = (const name_ref *)b;
+  size_t n = x->len < y->len ? x->len : y->len;
+  int c = memcmp(x->s, y->s, n);
+  return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+
+/* Append one query value: a string, or an integer (a float with an
+** integral value, on Lua without integers). */
+static int add_query_value(lua_State *L, kbuf *url, const char *name) {
+  char num[32];
+  size_t len;
+  const char *v;
+  if (lua_type(L, -1) == LUA_TNUMBER) {
+    lua_Number x = lua_tonumber(L, -1);
+    if (!kc_isinteger(L, -1) &&
+        (x != x || x != (lua_Number)(long long)x))
+      luaL_error(L, "kiamo: query value %s must be an integer", name);
+    len = (size_t)snprintf(num, sizeof(num), "%lld",
+                           kc_isinteger(L, -1)
+                             ? (long long)lua_tointeger(L, -1)
+                             : (long long)x);
+    return kw_escape(url, num, len);
+  }
+  if (lua_type(L, -1) != LUA_TSTRING)
+    luaL_error(L, "kiamo: query value %s must be a string or a number",
+               name);
+  v = lua_tolstring(L, -1, &len);
+  return kw_escape(url, v, len);
+}
+
+
+/* Append "?name=value&..." from the table at 'idx', names sorted so that
+** the same query always gives the same URL. The names stay anchored in
+** the table meanwhile. */
 static void build_query(lua_State *L, request *r, int idx) {
-  int n = 0, i, list;
-  lua_newtable(L);
-  list = lua_gettop(L);
+  size_t n = 0, i;
+  name_ref *names;
   lua_pushnil(L);
   while (lua_next(L, idx) != 0) {
     lua_pop(L, 1);
     if (lua_type(L, -1) != LUA_TSTRING)
       luaL_error(L, "kiamo: query names must be strings");
-    lua_pushvalue(L, -1);
-    lua_rawseti(L, list, ++n);
+    n++;
   }
-  lua_getglobal(L, "table");
-  lua_getfield(L, -1, "sort");
-  lua_pushvalue(L, list);
-  lua_call(L, 1, 0);
-  lua_pop(L, 1);
-  for (i = 1; i <= n; i++) {
-    size_t klen, vlen;
-    const char *k, *v;
-    lua_rawgeti(L, list, i);
-    lua_pushvalue(L, -1);
+  names = (name_ref *)kc_newuserdata(L, (n ? n : 1) * sizeof(name_ref));
+  i = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0 && i < n) {
+    lua_pop(L, 1);
+    names[i].s = lua_tolstring(L, -1, &names[i].len);
+    i++;
+  }
+  qsort(names, n, sizeof(name_ref), compare_names);
+  for (i = 0; i < n; i++) {
+    lua_pushlstring(L, names[i].s, names[i].len);
     lua_rawget(L, idx);
-    k = lua_tolstring(L, -2, &klen);
-    if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
-      luaL_error(L, "kiamo: query value %s must be a string or a number",
-                 k);
-    if (lua_type(L, -1) == LUA_TNUMBER && !kc_isinteger(L, -1)) {
-      lua_Number x = lua_tonumber(L, -1);
-      if (x != (lua_Number)(long long)x)
-        luaL_error(L, "kiamo: query value %s must be an integer", k);
-      lua_pushfstring(L, "%d", (int)x);  /* LuaJIT: counts are small */
-      lua_replace(L, -2);
-    }
-    v = lua_tolstring(L, -1, &vlen);
-    if (!kbuf_add(&r->url, i == 1 ? "?" : "&", 1) ||
-        !kw_escape(&r->url, k, klen) || !kbuf_add(&r->url, "=", 1) ||
-        !kw_escape(&r->url, v, vlen))
+    if (!kbuf_add(&r->url, i == 0 ? "?" : "&", 1) ||
+        !kw_escape(&r->url, names[i].s, names[i].len) ||
+        !kbuf_add(&r->url, "=", 1) ||
+        !add_query_value(L, &r->url, names[i].s))
       luaL_error(L, "kiamo: not enough memory");
-    lua_pop(L, 2);
+    lua_pop(L, 1);
   }
   lua_pop(L, 1);
 }
