@@ -4,13 +4,20 @@ local core = require "kiamo.core"
 
 local encode, decode = core.encode, core.decode
 
+-- LuaJIT has no integer type (no math.type): integers beyond 2^53 decode
+-- as strings of their exact digits, and only Lua 5.3+ can hold them.
+local HAS_INTEGERS = math.type ~= nil
+
 describe("kiamo.core JSON", function()
   describe("encode", function()
     it("writes integers as integers, 64-bit exact", function()
       assert.equal("30", encode(30))
-      assert.equal("9007199254740993", encode(9007199254740993))
-      assert.equal("-9223372036854775808", encode(math.mininteger))
-      assert.equal("9223372036854775807", encode(math.maxinteger))
+      assert.equal("9007199254740992", encode(2 ^ 53))
+      if HAS_INTEGERS then
+        assert.equal("9007199254740993", encode(9007199254740993))
+        assert.equal("-9223372036854775808", encode(math.mininteger))
+        assert.equal("9223372036854775807", encode(math.maxinteger))
+      end
     end)
 
     it("writes integral floats as integers, others so they read back",
@@ -83,16 +90,25 @@ describe("kiamo.core JSON", function()
   describe("decode", function()
     it("reads integers as Lua integers, 64-bit exact", function()
       local v = decode('{"id": 9007199254740993, "n": -9223372036854775808}')
-      assert.equal("integer", math.type(v.id))
-      assert.equal(9007199254740993, v.id)
-      assert.equal(math.mininteger, v.n)
+      if HAS_INTEGERS then
+        assert.equal("integer", math.type(v.id))
+        assert.equal(9007199254740993, v.id)
+        assert.equal(math.mininteger, v.n)
+      else
+        assert.equal("9007199254740993", v.id)
+        assert.equal("-9223372036854775808", v.n)
+        assert.equal(9007199254740992, decode("9007199254740992"))
+      end
       assert.equal("/agents/30", "/agents/" .. decode("30"))
     end)
 
     it("reads fractions and exponents as floats", function()
-      assert.equal("float", math.type(decode("1.0")))
+      assert.equal(1.0, decode("1.0"))
       assert.equal(100.0, decode("1e2"))
-      assert.equal("float", math.type(decode("1E+2")))
+      if HAS_INTEGERS then
+        assert.equal("float", math.type(decode("1.0")))
+        assert.equal("float", math.type(decode("1E+2")))
+      end
       assert.equal(1e20, decode("100000000000000000000"))
     end)
 
@@ -149,7 +165,9 @@ describe("kiamo.core JSON", function()
         or os.setlocale("de_DE.UTF-8", "numeric")
     finally(function() os.setlocale(saved, "numeric") end)
     assert.is_truthy(locale, "a locale with a decimal comma is installed")
-    assert.equal("1,5", string.format("%.1f", 1.5))
+    if not rawget(_G, "jit") then  -- LuaJIT's own number formatting ignores the locale
+      assert.equal("1,5", string.format("%.1f", 1.5))
+    end
     assert.equal("1.5", encode(1.5))
     assert.equal(1.5, decode("1.5"))
   end)
