@@ -1,10 +1,9 @@
 -- The C host example (examples/host): Lua 5.4 embedded in a C program
 -- with kiamo.core linked in, a 60 frames per second loop, and several
 -- lua_States in one process. Runs the programs `make host` builds
--- against kiamo-mock behind a proxy that makes every answer 50 ms late.
+-- against kiamo-mock, which holds every answer 50 ms (--fault-all).
 
 local mock_server = require "support.mock_server"
-local slow_proxy = require "support.slow_proxy"
 
 local ROOT = mock_server.ROOT
 local TOKEN = "68d27ac06e53fef962c49a4b0d18691019c3a31a"  -- fixture, all
@@ -29,17 +28,18 @@ local function run(command)
 end
 
 describe("examples/host", function()
-  local server, proxy
+  local server, slow_server
 
   setup(function()
     local code, output = run("make -s host")
     assert(code == 0, "make host failed:\n" .. output)
     server = assert(mock_server.start{})
-    proxy = assert(slow_proxy.start{port = server.port, delay = DELAY})
+    slow_server = assert(mock_server.start{
+      args = {"--fault-all", "delay=" .. DELAY}})
   end)
 
   teardown(function()
-    if proxy then proxy:stop() end
+    if slow_server then slow_server:stop() end
     if server then server:stop() end
   end)
 
@@ -49,7 +49,7 @@ describe("examples/host", function()
     local code, output = run(string.format(
       "KIAMO_URL=%s KIAMO_API_TOKEN=%s LUA_PATH='lua/?.lua;lua/?/init.lua' "
       .. "build/host/kiamo-host examples/host/status.lua %d",
-      proxy.url, TOKEN, CALLS))
+      slow_server.url, TOKEN, CALLS))
     assert.equal(0, code, output)
     assert.matches("calls: 200 ok, 0 failed", output, 1, true)
     local frames, seconds, max = output:match(

@@ -1,7 +1,8 @@
 -- The example OpenResty site (examples/openresty) on Debian's nginx with
 -- libnginx-mod-http-lua, each nginx in a prefix of its own with one
 -- worker, in front of kiamo-mock: the site's answers, and a worker that
--- keeps serving while Kiamo is slow (kiamo.openresty's transport).
+-- keeps serving while Kiamo is slow (kiamo.openresty's transport; a
+-- second kiamo-mock holds each answer with --fault-all delay=...).
 -- Seeds and checks the emulator's planning over raw HTTP, not through
 -- the module under test.
 
@@ -10,7 +11,6 @@ local http = require "socket.http"
 local ltn12 = require "ltn12"
 local cjson = require "cjson"
 local mock_server = require "support.mock_server"
-local slow_proxy = require "support.slow_proxy"
 
 local ROOT = mock_server.ROOT
 local TOKEN = "68d27ac06e53fef962c49a4b0d18691019c3a31a"  -- fixture, all
@@ -114,7 +114,7 @@ local function iso(t)
 end
 
 describe("examples/openresty", function()
-  local server, proxy, site, slow_site, lost_site
+  local server, slow_server, site, slow_site, lost_site
   local team, agent_name, day
 
   setup(function()
@@ -127,9 +127,10 @@ describe("examples/openresty", function()
         LUA_DIR, LUA_DIR))))
     assert(code == 0, "kiamo does not load under LuaJIT:\n" .. output)
     server = assert(mock_server.start{})
-    proxy = assert(slow_proxy.start{port = server.port, delay = SLOW})
+    slow_server = assert(mock_server.start{
+      args = {"--fault-all", "delay=" .. SLOW}})
     site = start_site(server.port)
-    slow_site = start_site(proxy.port)
+    slow_site = start_site(slow_server.port)
     lost_site = start_site(free_port())  -- nothing listens there
     local status, agent = api(server, "GET", "/agents/1")
     assert(status == 200)
@@ -148,7 +149,7 @@ describe("examples/openresty", function()
     if lost_site then stop_site(lost_site) end
     if slow_site then stop_site(slow_site) end
     if site then stop_site(site) end
-    if proxy then proxy:stop() end
+    if slow_server then slow_server:stop() end
     if server then server:stop() end
   end)
 
