@@ -5,7 +5,18 @@
 ** See Copyright Notice in LICENSE.
 */
 
+#include <stdarg.h>
+
 #include "kiamo.h"
+
+
+int kc_error(lua_State *L, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  lua_pushvfstring(L, fmt, ap);
+  va_end(ap);
+  return lua_error(L);
+}
 
 
 static int box_gc(lua_State *L) {

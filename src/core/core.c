@@ -54,7 +54,7 @@ static int l_escape(lua_State *L) {
   const char *s = luaL_checklstring(L, 1, &n);
   kbuf *b = kb_newbox(L);
   if (!kw_escape(b, s, n))
-    return luaL_error(L, "kiamo: not enough memory");
+    return kc_error(L, "kiamo: not enough memory");
   lua_pushlstring(L, b->data, b->len);
   kb_freebox(L, -2);
   return 1;
@@ -108,7 +108,7 @@ static void new_marker(lua_State *L, const char *tname, const char *field) {
 int luaopen_kiamo_core(lua_State *L) {
   pthread_once(&curl_once, init_curl);
   if (curl_init_result != CURLE_OK)
-    return luaL_error(L, "kiamo: libcurl failed to initialise: %s",
+    return kc_error(L, "kiamo: libcurl failed to initialise: %s",
                       curl_easy_strerror(curl_init_result));
   lua_newtable(L);
   luaL_setfuncs(L, funcs, 0);

@@ -206,7 +206,7 @@ static int encode_error(encoder *e, const char *what) {
 
 static void need(encoder *e, size_t n) {
   if (!kbuf_reserve(e->b, n))
-    luaL_error(e->L, "json: not enough memory");
+    kc_error(e->L, "json: not enough memory");
 }
 
 
@@ -619,7 +619,7 @@ static int decode_string(decoder *d) {
       escaped = 1;
     }
     if (!kbuf_add(b, run, (size_t)(p - run)) || !kbuf_reserve(b, 4))
-      luaL_error(d->L, "json: not enough memory");
+      kc_error(d->L, "json: not enough memory");
     d->p = (const char *)p + 1;
     if (!decode_escape(d, b))
       return 0;
@@ -627,7 +627,7 @@ static int decode_string(decoder *d) {
   }
   if (escaped) {
     if (!kbuf_add(b, run, (size_t)(p - run)))
-      luaL_error(d->L, "json: not enough memory");
+      kc_error(d->L, "json: not enough memory");
     lua_pushlstring(d->L, b->data, b->len);
   }
   else

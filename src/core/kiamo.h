@@ -19,6 +19,11 @@
 #define KIAMO_ARRAY  "kiamo.array"
 #define KIAMO_OBJECT  "kiamo.object"
 
+/* box.c: raise a formatted message as is: the core's messages name what
+** was wrong themselves, and the position luaL_error would add is the Lua
+** layer's, not the caller's */
+int kc_error(lua_State *L, const char *fmt, ...);
+
 /* box.c: a kbuf owned by a userdata, so a raise never leaks it */
 kbuf *kb_newbox(lua_State *L);
 void kb_freebox(lua_State *L, int idx);

@@ -50,6 +50,8 @@ struct request {
   int has_body;
   int state;
   int too_large;            /* the body passed max_body: aborted */
+  int connected;            /* a connection was made for it */
+  size_t max_body;          /* the session's, when it was prepared */
   int out_of_memory;
   CURLcode result;
   long status;
@@ -73,7 +75,7 @@ static session *check_session(lua_State *L, int idx) {
 static session *open_session(lua_State *L, int idx) {
   session *s = check_session(L, idx);
   if (s->multi == NULL)
-    luaL_error(L, "kiamo: session is closed");
+    kc_error(L, "kiamo: session is closed");
   return s;
 }
 
@@ -105,7 +107,7 @@ static char *copy_string(const char *s, size_t n) {
 static size_t on_body(char *p, size_t size, size_t n, void *ud) {
   request *r = (request *)ud;
   size_t len = size * n;
-  if (r->resp_body.len + len > r->s->max_body) {
+  if (r->resp_body.len + len > r->max_body) {
     r->too_large = 1;
     return 0;  /* aborts the transfer */
   }
@@ -167,6 +169,11 @@ static void finish(request *r, CURLcode result) {
   r->result = result;
   curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
   curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME, &r->seconds);
+  {
+    curl_off_t connect_time = 0;
+    curl_easy_getinfo(r->easy, CURLINFO_CONNECT_TIME_T, &connect_time);
+    r->connected = connect_time > 0;
+  }
   r->state = REQ_DONE;
   release_easy(r);
 }
@@ -284,12 +291,12 @@ static const char *opt_string(lua_State *L, const char *name,
     return def;
   }
   if (lua_type(L, -1) != LUA_TSTRING)
-    luaL_error(L, "kiamo.session: %s must be a string, not a %s", name,
+    kc_error(L, "kiamo.session: %s must be a string, not a %s", name,
                luaL_typename(L, -1));
   v = lua_tolstring(L, -1, len);
   why = check ? check(v, *len) : kw_check_text(v, *len);
   if (why != NULL)
-    luaL_error(L, "kiamo.session: %s %s", name, why);
+    kc_error(L, "kiamo.session: %s %s", name, why);
   lua_pop(L, 1);  /* the options table keeps the string alive */
   return v;
 }
@@ -304,11 +311,11 @@ static lua_Number opt_number(lua_State *L, const char *name,
     return def;
   }
   if (lua_type(L, -1) != LUA_TNUMBER)
-    luaL_error(L, "kiamo.session: %s must be a number, not a %s", name,
+    kc_error(L, "kiamo.session: %s must be a number, not a %s", name,
                luaL_typename(L, -1));
   v = lua_tonumber(L, -1);
   if (!(v > 0) || v > 1e9)
-    luaL_error(L, "kiamo.session: %s must be a positive number", name);
+    kc_error(L, "kiamo.session: %s must be a positive number", name);
   lua_pop(L, 1);
   return v;
 }
@@ -320,7 +327,7 @@ static int opt_boolean(lua_State *L, const char *name, int def) {
   if (lua_isnil(L, -1))
     v = def;
   else if (lua_type(L, -1) != LUA_TBOOLEAN)
-    return luaL_error(L, "kiamo.session: %s must be a boolean", name);
+    return kc_error(L, "kiamo.session: %s must be a boolean", name);
   else
     v = lua_toboolean(L, -1);
   lua_pop(L, 1);
@@ -331,7 +338,7 @@ static int opt_boolean(lua_State *L, const char *name, int def) {
 static void set_text(lua_State *L, char **field, const char *v,
                      size_t n) {
   if (v != NULL && (*field = copy_string(v, n)) == NULL)
-    luaL_error(L, "kiamo.session: not enough memory");
+    kc_error(L, "kiamo.session: not enough memory");
 }
 
 
@@ -355,9 +362,9 @@ static int l_session(lua_State *L) {
   connect_timeout = opt_number(L, "connect_timeout", 10);
   max_body = opt_number(L, "max_body", 64.0 * 1024 * 1024);
   if (url == NULL)
-    return luaL_error(L, "kiamo.session: url is missing");
+    return kc_error(L, "kiamo.session: url is missing");
   if (token == NULL)
-    return luaL_error(L, "kiamo.session: token is missing");
+    return kc_error(L, "kiamo.session: token is missing");
   s = (session *)kc_newuserdata(L, sizeof(session));
   memset(s, 0, sizeof(session));
   luaL_getmetatable(L, KIAMO_SESSION);
@@ -374,21 +381,21 @@ static int l_session(lua_State *L) {
   if (!kbuf_add(&b, url, ulen) || !kbuf_add(&b, "/api/", 5) ||
       !kbuf_add(&b, version, vlen) || !kbuf_add(&b, "", 1)) {
     kbuf_free(&b);
-    return luaL_error(L, "kiamo.session: not enough memory");
+    return kc_error(L, "kiamo.session: not enough memory");
   }
   s->base = b.data;
   kbuf_init(&b);
   if (!kbuf_addstr(&b, "Kiamo-Api-Token: ") || !kbuf_add(&b, token, tlen) ||
       !kbuf_add(&b, "", 1)) {
     kbuf_free(&b);
-    return luaL_error(L, "kiamo.session: not enough memory");
+    return kc_error(L, "kiamo.session: not enough memory");
   }
   s->token_header = b.data;
   set_text(L, &s->user_agent, agent, alen);
   set_text(L, &s->ca_file, ca, clen);
   set_text(L, &s->proxy, proxy, plen);
   if ((s->multi = curl_multi_init()) == NULL)
-    return luaL_error(L, "kiamo.session: cannot create a libcurl handle");
+    return kc_error(L, "kiamo.session: cannot create a libcurl handle");
   return 1;
 }
 
@@ -432,7 +439,7 @@ static int request_gc(lua_State *L) {
 static void add_header(lua_State *L, request *r, const char *line) {
   struct curl_slist *l = curl_slist_append(r->headers, line);
   if (l == NULL)
-    luaL_error(L, "kiamo: not enough memory");
+    kc_error(L, "kiamo: not enough memory");
   r->headers = l;
 }
 
@@ -463,17 +470,17 @@ static void add_extra_headers(lua_State *L, request *r, int idx) {
     size_t nlen, vlen;
     const char *name, *value, *why;
     if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-      luaL_error(L, "kiamo: headers must map strings to strings");
+      kc_error(L, "kiamo: headers must map strings to strings");
     name = lua_tolstring(L, -2, &nlen);
     value = lua_tolstring(L, -1, &vlen);
     if ((why = kw_check_header_name(name, nlen)) != NULL)
-      luaL_error(L, "kiamo: header name %s", why);
+      kc_error(L, "kiamo: header name %s", why);
     if ((why = kw_check_header_value(value, vlen)) != NULL)
-      luaL_error(L, "kiamo: header %s: value %s", name, why);
+      kc_error(L, "kiamo: header %s: value %s", name, why);
     line->len = 0;
     if (!kbuf_add(line, name, nlen) || !kbuf_add(line, ": ", 2) ||
         !kbuf_add(line, value, vlen) || !kbuf_add(line, "", 1))
-      luaL_error(L, "kiamo: not enough memory");
+      kc_error(L, "kiamo: not enough memory");
     add_header(L, r, line->data);
     lua_pop(L, 1);
   }
@@ -506,7 +513,7 @@ static int add_query_value(lua_State *L, kbuf *url, const char *name) {
     lua_Number x = lua_tonumber(L, -1);
     if (!kc_isinteger(L, -1) &&
         (x != x || x != (lua_Number)(long long)x))
-      luaL_error(L, "kiamo: query value %s must be an integer", name);
+      kc_error(L, "kiamo: query value %s must be an integer", name);
     len = (size_t)snprintf(num, sizeof(num), "%lld",
                            kc_isinteger(L, -1)
                              ? (long long)lua_tointeger(L, -1)
@@ -514,7 +521,7 @@ static int add_query_value(lua_State *L, kbuf *url, const char *name) {
     return kw_escape(url, num, len);
   }
   if (lua_type(L, -1) != LUA_TSTRING)
-    luaL_error(L, "kiamo: query value %s must be a string or a number",
+    kc_error(L, "kiamo: query value %s must be a string or a number",
                name);
   v = lua_tolstring(L, -1, &len);
   return kw_escape(url, v, len);
@@ -531,7 +538,7 @@ static void build_query(lua_State *L, request *r, int idx) {
   while (lua_next(L, idx) != 0) {
     lua_pop(L, 1);
     if (lua_type(L, -1) != LUA_TSTRING)
-      luaL_error(L, "kiamo: query names must be strings");
+      kc_error(L, "kiamo: query names must be strings");
     n++;
   }
   names = (name_ref *)kc_newuserdata(L, (n ? n : 1) * sizeof(name_ref));
@@ -550,7 +557,7 @@ static void build_query(lua_State *L, request *r, int idx) {
         !kw_escape(&r->url, names[i].s, names[i].len) ||
         !kbuf_add(&r->url, "=", 1) ||
         !add_query_value(L, &r->url, names[i].s))
-      luaL_error(L, "kiamo: not enough memory");
+      kc_error(L, "kiamo: not enough memory");
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
@@ -625,9 +632,9 @@ static int session_prepare(lua_State *L) {
   request *r;
   if ((why = kw_check_method(method, mlen)) != NULL ||
       mlen >= sizeof(r->method))
-    return luaL_error(L, "kiamo: method %s", why ? why : "is too long");
+    return kc_error(L, "kiamo: method %s", why ? why : "is too long");
   if ((why = kw_check_path(path, plen)) != NULL)
-    return luaL_error(L, "kiamo: path %s", why);
+    return kc_error(L, "kiamo: path %s", why);
   if (!lua_isnoneornil(L, 4))
     luaL_checktype(L, 4, LUA_TTABLE);
   if (!lua_isnoneornil(L, 6))
@@ -642,13 +649,14 @@ static int session_prepare(lua_State *L) {
   lua_rawseti(L, -2, 1);
   kc_setuservalue(L, -2);
   r->s = s;
+  r->max_body = s->max_body;
   memcpy(r->method, method, mlen);
   if (!kbuf_addstr(&r->url, s->base) || !kbuf_add(&r->url, path, plen))
-    return luaL_error(L, "kiamo: not enough memory");
+    return kc_error(L, "kiamo: not enough memory");
   if (!lua_isnil(L, 4))
     build_query(L, r, 4);
   if (!kbuf_add(&r->url, "", 1))
-    return luaL_error(L, "kiamo: not enough memory");
+    return kc_error(L, "kiamo: not enough memory");
   if (!lua_isnil(L, 5)) {
     kj_encode_into(L, 5, &r->body);
     r->has_body = 1;
@@ -662,7 +670,7 @@ static int session_prepare(lua_State *L) {
   if (!lua_isnil(L, 6))
     add_extra_headers(L, r, 6);
   if ((r->easy = take_easy(s)) == NULL || !configure(r))
-    return luaL_error(L, "kiamo: cannot set up a libcurl handle");
+    return kc_error(L, "kiamo: cannot set up a libcurl handle");
   r->state = REQ_READY;
   return 1;
 }
@@ -672,11 +680,11 @@ static int session_prepare(lua_State *L) {
 ** the session's user value until it completes. */
 static void start(lua_State *L, session *s, request *r, int idx) {
   if (r->state != REQ_READY)
-    luaL_error(L, "kiamo: request was already performed");
+    kc_error(L, "kiamo: request was already performed");
   if (r->s != s)
-    luaL_error(L, "kiamo: request belongs to another session");
+    kc_error(L, "kiamo: request belongs to another session");
   if (curl_multi_add_handle(s->multi, r->easy) != CURLM_OK)
-    luaL_error(L, "kiamo: cannot start the transfer");
+    kc_error(L, "kiamo: cannot start the transfer");
   r->state = REQ_RUNNING;
   r->next = s->running;
   if (s->running != NULL) s->running->prev = r;
@@ -727,12 +735,13 @@ static int retriable(request *r) {
 ** retriable (true when another attempt may not meet the failure). */
 static int push_outcome(lua_State *L, request *r) {
   const char *kind = "transport", *msg;
+  char why[96];
   switch (r->result) {
     case CURLE_OK:
       lua_pushboolean(L, 1);
       return 1;
     case CURLE_OPERATION_TIMEDOUT:
-      kind = "timeout";
+      kind = r->connected ? "timeout" : "connect";  /* never reached */
       break;
     case CURLE_COULDNT_CONNECT: case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
@@ -750,8 +759,11 @@ static int push_outcome(lua_State *L, request *r) {
     default:
       break;
   }
-  if (r->too_large)
-    msg = "response body is larger than max_body";
+  if (r->too_large) {
+    snprintf(why, sizeof(why), "response body is larger than max_body "
+             "(%zu bytes)", r->max_body);
+    msg = why;
+  }
   else if (r->out_of_memory)
     msg = "not enough memory for the response";
   else if (r->result == CURLE_ABORTED_BY_CALLBACK && r->s == NULL)
@@ -837,7 +849,7 @@ static int session_pending(lua_State *L) {
 static request *done_request(lua_State *L) {
   request *r = check_request(L, 1);
   if (r->state != REQ_DONE)
-    luaL_error(L, "kiamo: request has not completed");
+    kc_error(L, "kiamo: request has not completed");
   return r;
 }
 
@@ -875,7 +887,7 @@ static int request_header(lua_State *L) {
   int found = kw_find_header(r->resp_headers.data, r->resp_headers.len,
                              name, n, out);
   if (found < 0)
-    return luaL_error(L, "kiamo: not enough memory");
+    return kc_error(L, "kiamo: not enough memory");
   if (found == 0)
     lua_pushnil(L);
   else

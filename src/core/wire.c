@@ -178,8 +178,12 @@ static int is_space(int c) {
 
 
 int kw_each_header(const char *raw, size_t len, kw_header_fn f, void *ud) {
-  const char *p = raw, *end = raw + len;
+  const char *p, *end;
   int first = 1;
+  if (len == 0)
+    return 1;  /* no response yet: 'raw' may be NULL, and NULL + 0 is UB */
+  p = raw;
+  end = raw + len;
   while (p < end) {
     const char *eol = memchr(p, '\n', (size_t)(end - p));
     const char *line_end = eol ? eol : end;
