@@ -23,6 +23,7 @@ local DIRECTIVES = {
   slow = {field = "slow"},
   gzip = {field = "gzip"},
   ["header-case"] = {field = "header_case"},
+  none = {field = "none"},
 }
 
 local NEEDS = {
@@ -62,7 +63,8 @@ end
 -- directive at fault. Directives are separated by ";", with whitespace
 -- allowed around names, "=" and values; names are case-insensitive.
 -- The table has the fields delay, status, retry_after (numbers) and
--- close, truncate, garbage, slow, gzip, header_case (true when given).
+-- close, truncate, garbage, slow, gzip, header_case (true when given);
+-- "none" alone gives an empty table (no fault).
 function faults.parse(text)
   if type(text) ~= "string" then return nil, "fault directives missing" end
   if #text > LIMITS.text then
@@ -99,6 +101,12 @@ function faults.parse(text)
     end
   end
   if count == 0 then return nil, "no fault directive given" end
+  if fault.none then
+    if count > 1 then
+      return nil, "fault directive 'none' cannot be given with others"
+    end
+    fault.none = nil
+  end
   return fault
 end
 

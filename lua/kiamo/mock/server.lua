@@ -548,23 +548,24 @@ local function accepts_gzip(request)
 end
 
 
--- The fault to act on for a request (the latest counted), or nil; nil
--- and a message when its fault header cannot be read.
+-- The fault to act on for a request, or nil; nil and a message when its
+-- fault header cannot be read. The first option counts the requests
+-- that fall under the all option (those without a fault header).
 local function fault_of(self, request)
   local chosen = self.faults
   local text = chosen.header and request.headers[FAULTS.header]
   if text then return faults.parse(text) end
-  if chosen.all and (not chosen.first or self.requests <= chosen.first) then
-    return chosen.all
-  end
-  return nil
+  if not chosen.all then return nil end
+  self.defaulted = self.defaulted + 1
+  if chosen.first and self.defaulted > chosen.first then return nil end
+  return chosen.all
 end
 
 
 -- Sends data in pieces spread over seconds.
 local function drip(conn, data, seconds)
-  local pieces = math.min(FAULTS.slow_pieces, #data)
-  local size = math.ceil(#data / pieces)
+  local size = math.ceil(#data / math.min(FAULTS.slow_pieces, #data))
+  local pieces = math.ceil(#data / size)
   for first = 1, #data, size do
     if first > 1 then nap(conn, seconds / (pieces - 1)) end
     if not send_all(conn, sub(data, first, first + size - 1)) then
@@ -604,11 +605,14 @@ local function misbehave(conn, request, fault)
   if fault.retry_after then
     headers["Retry-After"] = tostring(fault.retry_after)
   end
-  if fault.gzip and body ~= "" and status ~= 204 and status ~= 304 and
-     accepts_gzip(request) then
-    body = gzip.encode(body)
-    headers["Content-Encoding"] = "gzip"
-    headers["Vary"] = "Accept-Encoding"
+  if fault.gzip and body ~= "" and status ~= 204 and status ~= 304 then
+    if accepts_gzip(request) then
+      body = gzip.encode(body)
+      headers["Content-Encoding"] = "gzip"
+      headers["Vary"] = "Accept-Encoding"
+    else
+      note = note .. " (gzip not accepted)"
+    end
   end
   if fault.delay then nap(conn, fault.delay) end
   local close = not request.keep_alive or fault.truncate
@@ -653,7 +657,7 @@ local function serve_faulty(conn, request)
   else
     self.requests = self.requests + 1
     local fault, problem = fault_of(self, request)
-    if fault then return misbehave(conn, request, fault) end
+    if fault and next(fault) then return misbehave(conn, request, fault) end
     if problem then
       status, headers = 400, {["Content-Type"] = "application/json"}
       body = format('{"info": "%s"}', (gsub(problem, '["\\]', "\\%0")))
@@ -748,7 +752,7 @@ end
 -- faults, when given, is {header = true (act on a request's
 -- X-Kiamo-Mock-Fault header), all = fault (act on every request without
 -- that header; a table from kiamo.mock.faults.parse), first = n (only on
--- the first n requests)}. With faults, GET /__mock/requests answers
+-- the first n of those)}. With faults, GET /__mock/requests answers
 -- {"requests": n}, the number of requests received so far, that one not
 -- counted. A fault replaces or spoils the answer: see misbehave.
 function server.new(options)
@@ -770,6 +774,7 @@ function server.new(options)
     warn = options.warn,
     faults = options.faults,
     requests = 0,  -- requests received, counted with faults only
+    defaulted = 0,  -- of which under faults.all
     connections = {},  -- socket -> connection
     count = 0,
     recvt = {},
