@@ -57,7 +57,8 @@ function Error.__tostring(err)
   if err.method and path then
     line = string.format("%s (%s %s)", line, err.method, path)
   end
-  return (line:gsub("[\r\n]+", " "))
+  -- one line, and no terminal escapes from what a server wrote
+  return (line:gsub("%c+", " "))
 end
 
 return Error

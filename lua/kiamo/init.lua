@@ -345,8 +345,9 @@ end
 local function to_id(v, where, name)
   local id
   if type(v) == "table" and type(v.id) ~= "table" then
-    id = math.tointeger(v.id)
-  elseif type(v) == "number" then
+    v = v.id
+  end
+  if type(v) == "number" then
     id = math.tointeger(v)
   elseif type(v) == "string" and v:match("^[1-9]%d*$") then
     id = math.tointeger(tonumber(v))
@@ -384,9 +385,17 @@ local function period_list(v, where)
     raise(where, "periods must be a list of periods, got %s", type(v))
   end
   if v.startTime ~= nil or v.endTime ~= nil then v = {v} end
-  if #v == 0 then raise(where, "periods must not be empty") end
+  local n = #v
+  if n == 0 then raise(where, "periods must not be empty") end
+  for k in pairs(v) do
+    if math.type(k) ~= "integer" or k < 1 or k > n then
+      raise(where, "periods must be a list of periods (key %s)",
+        describe(k))
+    end
+  end
   local out = core.array({})
-  for i, p in ipairs(v) do
+  for i = 1, n do
+    local p = v[i]
     local field = string.format("periods[%d]", i)
     if type(p) ~= "table" then
       raise(where, "%s must be a period table, got %s", field, type(p))
@@ -503,7 +512,8 @@ local function bad_answer(res, what)
 end
 
 local function entries_of(s, value, res)
-  if type(value) ~= "table" or type(value.data) ~= "table" then
+  if type(value) ~= "table" or getmetatable(value.data) ~= core.array_mt
+  then
     return nil, bad_answer(res, "has no data array")
   end
   local data = {}
@@ -533,6 +543,11 @@ local function get_page(s, body, query)
   local cursor = type(meta) == "table" and meta.cursor
   if data and type(cursor) ~= "table" then
     data, bad = nil, bad_answer(res, "has no meta.cursor")
+  elseif data and not (cursor.next == core.null or
+      type(cursor.next) == "string" or math.type(cursor.next) == "integer")
+  then
+    data, bad = nil, bad_answer(res, "has a cursor.next that is neither "
+      .. "an id nor null")
   end
   if not data then return nil, bad end
   return {data = data, meta = meta,

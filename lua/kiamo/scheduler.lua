@@ -275,7 +275,8 @@ end
 -- max_seconds (0 never waits); returns how many are unfinished.
 function methods.poll(s, max_seconds)
   max_seconds = max_seconds or 0
-  if type(max_seconds) ~= "number" or max_seconds < 0 then
+  if type(max_seconds) ~= "number" or max_seconds ~= max_seconds
+     or max_seconds < 0 then
     error("kiamo: poll: max_seconds must be a number >= 0", 2)
   end
   local e = ENGINES[s]

@@ -15,6 +15,7 @@
 
 #define MAX_DEPTH  256          /* nesting accepted both ways */
 #define MAX_KEYS_ON_STACK  32   /* objects sorted without allocating */
+#define MAX_ARRAY  16777216     /* the most items an array may claim */
 
 static const char null_sentinel = 0;  /* its address is kiamo.null */
 
@@ -320,22 +321,30 @@ static int compare_keys(const void *a, const void *b) {
 
 
 /* Objects go out with their keys sorted, so the same table always gives
-** the same bytes. The keys stay anchored in the table meanwhile. */
-static void encode_object(encoder *e, int idx, size_t count) {
+** the same bytes. The keys are first copied into an anchor table on the
+** stack: an allocation below may run a finalizer that removes a key from
+** the object, and the C pointers must outlive that. */
+static void encode_object(encoder *e, int idx) {
   lua_State *L = e->L;
   keyref local[MAX_KEYS_ON_STACK], *keys = local;
   size_t n = 0, i;
-  if (count > MAX_KEYS_ON_STACK)
-    keys = (keyref *)kc_newuserdata(L, count * sizeof(keyref));
+  int anchor;
+  lua_newtable(L);
+  anchor = lua_gettop(L);
   lua_pushnil(L);
   while (lua_next(L, idx) != 0) {
     lua_pop(L, 1);
-    if (lua_type(L, -1) != LUA_TSTRING) {
-      lua_pop(L, 1);
+    if (lua_type(L, -1) != LUA_TSTRING)
       encode_error(e, "object key is not a string");
-    }
-    keys[n].s = lua_tolstring(L, -1, &keys[n].len);
-    n++;
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, anchor, (lua_Integer)++n);
+  }
+  if (n > MAX_KEYS_ON_STACK)
+    keys = (keyref *)kc_newuserdata(L, n * sizeof(keyref));
+  for (i = 0; i < n; i++) {
+    lua_rawgeti(L, anchor, (lua_Integer)i + 1);
+    keys[i].s = lua_tolstring(L, -1, &keys[i].len);
+    lua_pop(L, 1);
   }
   qsort(keys, n, sizeof(keyref), compare_keys);
   need(e, 1);
@@ -357,8 +366,41 @@ static void encode_object(encoder *e, int idx, size_t count) {
   }
   need(e, 1);
   kbuf_put(e->b, '}');
-  if (keys != local)
+  lua_settop(L, anchor - 1);
+}
+
+
+/* A table marked with kiamo.array: its keys are indices (and maybe "n",
+** the length, as table.pack writes it); missing items are null. Any
+** other key is refused rather than dropped. */
+static void encode_marked_array(encoder *e, int idx) {
+  lua_State *L = e->L;
+  lua_Number max = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
     lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TNUMBER) {
+      lua_Number k = lua_tonumber(L, -1);
+      if (!(k >= 1 && floor(k) == k && k <= (lua_Number)MAX_ARRAY))
+        encode_error(e, "array has a key that is not an index");
+      if (k > max) max = k;
+    }
+    else if (lua_type(L, -1) != LUA_TSTRING ||
+             strcmp(lua_tostring(L, -1), "n") != 0)
+      encode_error(e, "array has a key that is not an index");
+  }
+  lua_pushliteral(L, "n");
+  lua_rawget(L, idx);
+  if (lua_type(L, -1) == LUA_TNUMBER) {
+    lua_Number n = lua_tonumber(L, -1);
+    if (!(n >= max && floor(n) == n && n <= (lua_Number)MAX_ARRAY))
+      encode_error(e, "array length n is not an integer >= its items");
+    max = n;
+  }
+  else if (!lua_isnil(L, -1))
+    encode_error(e, "array length n is not a number");
+  lua_pop(L, 1);
+  encode_array(e, idx, (size_t)max);
 }
 
 
@@ -373,16 +415,11 @@ static void encode_table(encoder *e, int idx) {
     int object = lua_rawequal(L, -1, e->object_mt);
     lua_pop(L, 1);
     if (array) {
-      encode_array(e, idx, kc_rawlen(L, idx));
+      encode_marked_array(e, idx);
       return;
     }
     if (object) {
-      lua_pushnil(L);
-      while (lua_next(L, idx) != 0) {
-        lua_pop(L, 1);
-        count++;
-      }
-      encode_object(e, idx, count);
+      encode_object(e, idx);
       return;
     }
   }
@@ -394,7 +431,7 @@ static void encode_table(encoder *e, int idx) {
       strings++;
     else if (lua_type(L, -1) == LUA_TNUMBER) {
       lua_Number k = lua_tonumber(L, -1);
-      if (k >= 1 && floor(k) == k && k <= (lua_Number)((size_t)-1 / 2)) {
+      if (k >= 1 && floor(k) == k && k <= (lua_Number)MAX_ARRAY) {
         ints++;
         if ((size_t)k > max) max = (size_t)k;
       }
@@ -403,7 +440,7 @@ static void encode_table(encoder *e, int idx) {
   if (count == 0 || (ints == count && max == count))
     encode_array(e, idx, count);
   else if (strings == count)
-    encode_object(e, idx, count);
+    encode_object(e, idx);
   else if (ints == count)
     encode_error(e, "array has holes (use kiamo.null for a null item)");
   else if (strings > 0 && ints > 0)

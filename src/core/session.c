@@ -6,6 +6,7 @@
 ** See Copyright Notice in LICENSE.
 */
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -342,6 +343,36 @@ static void set_text(lua_State *L, char **field, const char *v,
 }
 
 
+static const char *const option_names[] = {
+  "url", "token", "version", "user_agent", "ca_file", "proxy", "timeout",
+  "connect_timeout", "max_body", "verify", NULL
+};
+
+
+/* Replace the options table at 1 by a plain copy of the known options,
+** read raw: no metamethod runs, and the strings read from the copy stay
+** anchored by it whatever a finalizer does to the caller's table. */
+static void copy_options(lua_State *L) {
+  int i;
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  lua_createtable(L, 0, 10);
+  for (i = 0; option_names[i] != NULL; i++) {
+    lua_pushstring(L, option_names[i]);
+    lua_pushvalue(L, -1);
+    lua_rawget(L, 1);
+    lua_rawset(L, 2);
+  }
+  lua_replace(L, 1);
+}
+
+
+/* Milliseconds for libcurl, rounded up: 0 would mean "no limit". */
+static long to_ms(lua_Number seconds) {
+  return (long)ceil(seconds * 1000);
+}
+
+
 /* core.session{url=, token=, ...}: the options are checked before
 ** anything is acquired; the userdata starts closed and safe to collect. */
 static int l_session(lua_State *L) {
@@ -350,7 +381,7 @@ static int l_session(lua_State *L) {
   const char *url, *token, *version, *agent, *ca, *proxy;
   lua_Number timeout, connect_timeout, max_body;
   kbuf b;
-  luaL_checktype(L, 1, LUA_TTABLE);
+  copy_options(L);
   url = opt_string(L, "url", NULL, &ulen, kw_check_base_url);
   token = opt_string(L, "token", NULL, &tlen, kw_check_token);
   version = opt_string(L, "version", "v3", &vlen, kw_check_version);
@@ -372,9 +403,9 @@ static int l_session(lua_State *L) {
   lua_newtable(L);      /* user value: requests in flight, anchored */
   kc_setuservalue(L, -2);
   s->verify = opt_boolean(L, "verify", 1);
-  s->timeout_ms = (long)(timeout * 1000);
-  s->connect_timeout_ms = (long)(connect_timeout * 1000);
-  s->max_body = (size_t)max_body;
+  s->timeout_ms = to_ms(timeout);
+  s->connect_timeout_ms = to_ms(connect_timeout);
+  s->max_body = (size_t)ceil(max_body);
   while (ulen > 0 && url[ulen - 1] == '/')
     ulen--;
   kbuf_init(&b);
@@ -461,6 +492,21 @@ static int has_extra(lua_State *L, int idx, const char *name) {
 }
 
 
+/* Headers the caller may not set: the token, and the framing that
+** libcurl must own. */
+static int is_reserved_header(const char *name) {
+  static const char *const reserved[] = {
+    "Kiamo-Api-Token", "Content-Length", "Transfer-Encoding", "Host",
+    "Connection", "Expect", NULL
+  };
+  int i;
+  for (i = 0; reserved[i] != NULL; i++)
+    if (strcasecmp(name, reserved[i]) == 0)
+      return 1;
+  return 0;
+}
+
+
 /* The extra headers at 'idx' (name -> string), each checked, as lines. */
 static void add_extra_headers(lua_State *L, request *r, int idx) {
   kbuf *line = kb_newbox(L);
@@ -475,6 +521,10 @@ static void add_extra_headers(lua_State *L, request *r, int idx) {
     value = lua_tolstring(L, -1, &vlen);
     if ((why = kw_check_header_name(name, nlen)) != NULL)
       kc_error(L, "kiamo: header name %s", why);
+    if (is_reserved_header(name))
+      kc_error(L, "kiamo: header %s is set by the library", name);
+    if (vlen == 0)
+      kc_error(L, "kiamo: header %s: value is empty", name);
     if ((why = kw_check_header_value(value, vlen)) != NULL)
       kc_error(L, "kiamo: header %s: value %s", name, why);
     line->len = 0;
@@ -512,7 +562,8 @@ static int add_query_value(lua_State *L, kbuf *url, const char *name) {
   if (lua_type(L, -1) == LUA_TNUMBER) {
     lua_Number x = lua_tonumber(L, -1);
     if (!kc_isinteger(L, -1) &&
-        (x != x || x != (lua_Number)(long long)x))
+        !(x >= -9.2233720368547758e18 && x < 9.2233720368547758e18 &&
+          x == floor(x)))
       kc_error(L, "kiamo: query value %s must be an integer", name);
     len = (size_t)snprintf(num, sizeof(num), "%lld",
                            kc_isinteger(L, -1)
@@ -529,25 +580,27 @@ static int add_query_value(lua_State *L, kbuf *url, const char *name) {
 
 
 /* Append "?name=value&..." from the table at 'idx', names sorted so that
-** the same query always gives the same URL. The names stay anchored in
-** the table meanwhile. */
+** the same query always gives the same URL. The names are copied into an
+** anchor table first, so that no finalizer can free one in use. */
 static void build_query(lua_State *L, request *r, int idx) {
   size_t n = 0, i;
   name_ref *names;
+  int anchor;
+  lua_newtable(L);
+  anchor = lua_gettop(L);
   lua_pushnil(L);
   while (lua_next(L, idx) != 0) {
     lua_pop(L, 1);
     if (lua_type(L, -1) != LUA_TSTRING)
       kc_error(L, "kiamo: query names must be strings");
-    n++;
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, anchor, (lua_Integer)++n);
   }
   names = (name_ref *)kc_newuserdata(L, (n ? n : 1) * sizeof(name_ref));
-  i = 0;
-  lua_pushnil(L);
-  while (lua_next(L, idx) != 0 && i < n) {
-    lua_pop(L, 1);
+  for (i = 0; i < n; i++) {
+    lua_rawgeti(L, anchor, (lua_Integer)i + 1);
     names[i].s = lua_tolstring(L, -1, &names[i].len);
-    i++;
+    lua_pop(L, 1);
   }
   qsort(names, n, sizeof(name_ref), compare_names);
   for (i = 0; i < n; i++) {
@@ -560,7 +613,7 @@ static void build_query(lua_State *L, request *r, int idx) {
       kc_error(L, "kiamo: not enough memory");
     lua_pop(L, 1);
   }
-  lua_pop(L, 1);
+  lua_settop(L, anchor - 1);
 }
 
 
@@ -811,7 +864,11 @@ static int session_start(lua_State *L) {
 static int session_wait(lua_State *L) {
   session *s = open_session(L, 1);
   lua_Number t = luaL_optnumber(L, 2, 0);
-  int n = 0, ms = t > 0 ? (int)(t * 1000 + 0.5) : 0;
+  int n = 0, ms = 0;
+  if (t > 3600)
+    ms = 3600 * 1000;  /* callers loop; a bound keeps the cast defined */
+  else if (t > 0)
+    ms = (int)ceil(t * 1000);
   if (drive(s) > 0 && ms > 0) {
     curl_multi_poll(s->multi, NULL, 0, ms, NULL);
     drive(s);

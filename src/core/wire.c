@@ -63,12 +63,22 @@ const char *kw_check_base_url(const char *s, size_t n) {
     return "has no host";
   for (i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    if (c <= 0x20 || c == 0x7f)
-      return "contains a space or a control character";
+    if (c <= 0x20 || c >= 0x7f)
+      return "contains a space, a control or a non-ASCII character";
     if (c == '?' || c == '#')
       return "must not contain a query or a fragment";
+    if (c == '\\')
+      return "must not contain a backslash";
+    if (c == '@' && memchr(s + start, '/', i - start) == NULL)
+      return "must not hold credentials (they would show in errors)";
   }
   return NULL;
+}
+
+
+/* Is s[0..n) "." or ".."? A URL resolver would remove such a segment. */
+static int is_dot_segment(const char *s, size_t n) {
+  return (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.');
 }
 
 
@@ -76,6 +86,8 @@ const char *kw_check_version(const char *s, size_t n) {
   size_t i;
   if (n == 0)
     return "is empty";
+  if (is_dot_segment(s, n))
+    return "must not be '.' or '..'";
   for (i = 0; i < n; i++)
     if (!is_unreserved((unsigned char)s[i]))
       return "must hold only letters, digits, '.', '_', '-' or '~'";
@@ -107,6 +119,12 @@ const char *kw_check_path(const char *s, size_t n) {
     if (c == '%' && (i + 2 >= n || !is_hex((unsigned char)s[i + 1]) ||
                      !is_hex((unsigned char)s[i + 2])))
       return "contains a '%' that is not a percent-encoding";
+    if (c == '/') {  /* the segment that starts after this slash */
+      const char *seg = s + i + 1, *next = memchr(seg, '/', n - i - 1);
+      size_t len = next ? (size_t)(next - seg) : n - i - 1;
+      if (is_dot_segment(seg, len))
+        return "must not contain '.' or '..' segments";
+    }
   }
   return NULL;
 }
