@@ -460,6 +460,166 @@ describe("kiamo-mock", function()
     end)
   end)
 
+  describe("with --faults", function()
+    local function faulty(fault, target)
+      return raw("GET", target or "/api/v3/agents/30",
+                 {"X-Kiamo-Mock-Fault: " .. fault})
+    end
+
+    local function start_faulty(...)
+      local server = assert(mock_server.start{args = {"--faults", ...}})
+      defer(function() server:stop() end)
+      return server
+    end
+
+    it("ignores the fault header without --faults", function()
+      local server = assert(mock_server.start())
+      defer(function() server:stop() end)
+      local sock = server:connect()
+      defer(function() sock:close() end)
+      local response = mock_server.exchange(sock, faulty("status=503"))
+      assert.equal(200, response.status)
+      response = mock_server.exchange(sock, raw("GET", "/__mock/requests"))
+      assert.equal(404, response.status)
+    end)
+
+    it("answers status and retry-after without calling the application",
+       function()
+      local server = start_faulty()
+      local sock = server:connect()
+      defer(function() sock:close() end)
+      local body = agent_body()
+      local response = mock_server.exchange(sock, raw("POST",
+        "/api/v3/agents", {"X-Kiamo-Mock-Fault: status=429; retry-after=7"},
+        body))
+      assert.equal(429, response.status)
+      assert.equal("7", response.headers["retry-after"])
+      assert.matches('^{"info": "[^"]+"}$', response.body)
+      response = mock_server.exchange(sock, raw("POST", "/api/v3/agents",
+                                                nil, body))
+      assert.equal(201, response.status)
+    end)
+
+    it("answers 400 naming a directive it cannot read", function()
+      local server = start_faulty()
+      local sock = server:connect()
+      defer(function() sock:close() end)
+      local response = mock_server.exchange(sock, faulty("delay=soon"))
+      assert.equal(400, response.status)
+      assert.equal('{"info": "fault directive \'delay\' needs a number ' ..
+        'of seconds from 0 to 600, got \'soon\'"}', response.body)
+    end)
+
+    it("holds a delayed answer without holding the others", function()
+      local server = start_faulty()
+      local slow = server:connect()
+      defer(function() slow:close() end)
+      local started = socket.gettime()
+      assert(slow:send(faulty("delay=1")))
+      local quick = server:connect()
+      defer(function() quick:close() end)
+      assert.equal(200, mock_server.exchange(quick, AGENT).status)
+      assert.is_true(socket.gettime() - started < 0.5)
+      assert.equal(200, read_response(slow).status)
+      local seconds = socket.gettime() - started
+      assert.is_true(seconds >= 1 and seconds < 1.5)
+    end)
+
+    it("closes without a byte on close", function()
+      local server = start_faulty()
+      local sock = server:connect()
+      defer(function() sock:close() end)
+      assert(sock:send(faulty("close")))
+      local data, err, partial = sock:receive("*a")
+      assert.equal("", data or partial)
+      assert.is_true(data == "" or err == "closed")
+    end)
+
+    it("announces the whole length and sends half on truncate", function()
+      local server = start_faulty()
+      local sock = server:connect()
+      defer(function() sock:close() end)
+      assert(sock:send(faulty("truncate")))
+      local data, _, partial = sock:receive("*a")
+      data = data or partial
+      local head, body = data:match("^(.-\r\n\r\n)(.*)$")
+      local length = tonumber(head:match("Content%-Length: (%d+)"))
+      assert.is_true(length > 100)
+      assert.equal(length // 2, #body)
+    end)
+
+    it("drips a slow answer over about two seconds", function()
+      local server = start_faulty()
+      local sock = server:connect()
+      defer(function() sock:close() end)
+      local started = socket.gettime()
+      local response = mock_server.exchange(sock, faulty("slow"))
+      local seconds = socket.gettime() - started
+      assert.equal(200, response.status)
+      assert.matches('"id":30', response.body)
+      assert.is_true(seconds >= 1.9 and seconds < 2.5)
+    end)
+
+    it("answers gzip that gzip -d reads, only when accepted", function()
+      local server = start_faulty()
+      local sock = server:connect()
+      defer(function() sock:close() end)
+      local plain = mock_server.exchange(sock, AGENT)
+      local response = mock_server.exchange(sock, raw("GET",
+        "/api/v3/agents/30", {"X-Kiamo-Mock-Fault: gzip",
+                              "Accept-Encoding: br, gzip;q=0.5"}))
+      assert.equal("gzip", response.headers["content-encoding"])
+      local path = temp_file(response.body)
+      defer(function() os.remove(path) end)
+      local pipe = assert(io.popen("gzip -dc < " .. path))
+      local decoded = pipe:read("a")
+      assert.is_true(pipe:close())
+      assert.equal(plain.body, decoded)
+      response = mock_server.exchange(sock, raw("GET", "/api/v3/agents/30",
+        {"X-Kiamo-Mock-Fault: gzip", "Accept-Encoding: gzip;q=0"}))
+      assert.is_nil(response.headers["content-encoding"])
+      assert.equal(plain.body, response.body)
+    end)
+
+    it("writes header names in lower case, twice, on header-case",
+       function()
+      local server = start_faulty()
+      local sock = server:connect()
+      defer(function() sock:close() end)
+      local response = mock_server.exchange(sock, faulty("header-case"))
+      assert.equal(200, response.status)
+      local _, repeated = response.head:gsub(
+        "\r\ncontent%-type: application/json", "")
+      assert.equal(2, repeated)
+      assert.is_nil(response.head:find("\r\n%u"))
+    end)
+
+    it("counts requests and faults the first N with --fault-first",
+       function()
+      local server = start_faulty("--fault-all", "status=502",
+                                  "--fault-first", "2")
+      local sock = server:connect()
+      defer(function() sock:close() end)
+      local statuses = {}
+      for i = 1, 3 do
+        statuses[i] = mock_server.exchange(sock, AGENT).status
+      end
+      statuses[4] = mock_server.exchange(sock, faulty("status=504")).status
+      statuses[5] = mock_server.exchange(sock, faulty("none")).status
+      assert.same({502, 502, 200, 504, 200}, statuses)
+      local response = mock_server.exchange(sock,
+        raw("GET", "/__mock/requests"))
+      assert.equal('{"requests": 5}', response.body)
+    end)
+
+    it("refuses --fault-all it cannot read, status 2", function()
+      local code, _, stderr = mock_server.run{args = {"--fault-all",
+                                                      "status=5xx"}}
+      assert.equal(2, code)
+      assert.matches("fault directive 'status' needs", stderr)
+    end)
+  end)
+
   describe("with --state", function()
     it("keeps an acknowledged change across kill -9", function()
       local state = temp_file()
