@@ -294,7 +294,8 @@ describe("kiamo against kiamo-mock --faults", function()
             assert.equal(fault.outcome, err.kind)
             assert.equal(fault.status, err.status)
           end
-          assert.is_true(seconds >= least and seconds <= most,
+          -- timers may fire a few milliseconds early
+          assert.is_true(seconds >= least * 0.95 and seconds <= most,
             string.format("took %.2f s, expected %.2f to %.2f s", seconds,
                           least, most))
           if endpoint.changed then
@@ -314,7 +315,9 @@ describe("kiamo against kiamo-mock --faults", function()
         local gone = fault.runs and endpoint.gone_on_retry
         local expected = endpoint.idempotent and
           "succeeds on the second attempt" or "fails after one attempt"
-        if gone then expected = "meets a 404 on the second attempt" end
+        if gone then
+          expected = "counts a 404 on the second attempt as deleted"
+        end
         it(string.format("'%s': %s %s", directives, endpoint.name,
                          expected), function()
           local server = start("--fault-all", directives, "--fault-first",
@@ -326,8 +329,9 @@ describe("kiamo against kiamo-mock --faults", function()
           local value, err = endpoint.call(ctx)
           local made = requests(server) - before
           if gone then
-            assert.is_nil(value)
-            assert.equal(404, err.status)
+            assert.is_nil(err)
+            assert.is_true(value)
+            assert.equal(404, ctx.events[2].status)
             assert.equal(2, made)
             assert.equal(2, #ctx.events)
           elseif endpoint.idempotent then
@@ -394,8 +398,8 @@ describe("kiamo against kiamo-mock --faults", function()
   end)
 
   describe("a GET on a kept-alive connection", function()
-    it("under close shows each attempt the emulator saw in on_event",
-       function()
+    it("under close shows each attempt in on_event, plus libcurl's one " ..
+       "reconnect of the reused connection", function()
       local server = start()
       local ctx = context(server)
       assert(ctx.s:agent(30))
@@ -405,7 +409,8 @@ describe("kiamo against kiamo-mock --faults", function()
         {headers = {[FAULT_HEADER] = "close"}})
       assert.is_nil(value)
       assert.equal("transport", err.kind)
-      assert.equal(#ctx.events, requests(server) - before)
+      assert.equal(3, #ctx.events)
+      assert.equal(#ctx.events + 1, requests(server) - before)
     end)
   end)
 

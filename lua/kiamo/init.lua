@@ -240,10 +240,11 @@ local MONTHS = {Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6,
 -- HTTP-date ("Sun, 06 Nov 1994 08:49:37 GMT"); nil when unreadable.
 local function retry_after_seconds(value)
   if value == nil then return nil end
-  local n = value:match("^%s*(%d+)%s*$")
+  -- repeated headers arrive joined by ", ": the first one counts
+  local n = value:match("^%s*(%d+)%s*$") or value:match("^%s*(%d+)%s*,")
   if n then return tonumber(n) end
   local d, mon, y, h, mi, sec = value:match(
-    "^%s*%a+, (%d%d) (%a%a%a) (%d%d%d%d) (%d%d):(%d%d):(%d%d) GMT%s*$")
+    "^%s*%a+, (%d%d) (%a%a%a) (%d%d%d%d) (%d%d):(%d%d):(%d%d) GMT")
   if not (d and MONTHS[mon]) then return nil end
   local at = time.epoch(tonumber(y), MONTHS[mon], tonumber(d),
                         tonumber(h), tonumber(mi), tonumber(sec))
@@ -277,6 +278,7 @@ end
 local function exchange(s, method, path, query, body, headers)
   local opts = options_of(s)
   local attempt = 0
+  local maybe_applied = false  -- an earlier attempt may have reached it
   while true do
     attempt = attempt + 1
     local req = s:prepare(method, path, query, body, headers)
@@ -287,6 +289,11 @@ local function exchange(s, method, path, query, body, headers)
       res.method, res.url = method, url
       value, err = interpret(res, method, url)
       seconds = res.seconds
+      if method == "DELETE" and res.status == 404 and maybe_applied then
+        value, err = true, nil  -- gone: the earlier attempt deleted it
+      end
+    elseif err.kind ~= "connect" then
+      maybe_applied = true
     end
     local delay
     if value == nil then

@@ -52,6 +52,7 @@ struct request {
   int state;
   int too_large;            /* the body passed max_body: aborted */
   int connected;            /* a connection was made for it */
+  int head_cut;             /* the response head ended early */
   size_t max_body;          /* the session's, when it was prepared */
   int out_of_memory;
   CURLcode result;
@@ -162,6 +163,13 @@ static void unlink_running(request *r) {
 }
 
 
+/* Does the header block end with its blank line? */
+static int head_complete(const kbuf *h) {
+  return (h->len >= 2 && memcmp(h->data + h->len - 2, "\n\n", 2) == 0) ||
+         (h->len >= 3 && memcmp(h->data + h->len - 3, "\n\r\n", 3) == 0);
+}
+
+
 /* Take 'r' out of the multi handle and record how it ended. */
 static void finish(request *r, CURLcode result) {
   session *s = r->s;
@@ -175,6 +183,8 @@ static void finish(request *r, CURLcode result) {
     curl_easy_getinfo(r->easy, CURLINFO_CONNECT_TIME_T, &connect_time);
     r->connected = connect_time > 0;
   }
+  if (result == CURLE_OK && !head_complete(&r->resp_headers))
+    r->head_cut = 1;  /* libcurl takes such an answer for a whole one */
   r->state = REQ_DONE;
   release_easy(r);
 }
@@ -629,7 +639,10 @@ static CURL *take_easy(session *s) {
 
 
 /* Set every option of the transfer; called once all buffers are built,
-** so nothing here can raise. */
+** so nothing here can raise. POST and PATCH go out on a new connection:
+** on a reused one that dies before the answer, libcurl sends the request
+** again by itself, and a mutation the server may have applied must never
+** be sent twice. */
 static int configure(request *r) {
   session *s = r->s;
   CURL *e = r->easy;
@@ -664,6 +677,8 @@ static int configure(request *r) {
     SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body.len);
     SET(CURLOPT_POSTFIELDS, r->body.len ? r->body.data : "");
   }
+  if (strcmp(r->method, "POST") == 0 || strcmp(r->method, "PATCH") == 0)
+    SET(CURLOPT_FRESH_CONNECT, 1L);  /* see below */
   if (strcmp(r->method, "GET") == 0 && !r->has_body)
     SET(CURLOPT_HTTPGET, 1L);
   else if (strcmp(r->method, "POST") != 0 || !r->has_body)
@@ -773,6 +788,8 @@ static void unanchor_done(lua_State *L) {
 static int retriable(request *r) {
   if (r->too_large || r->out_of_memory || r->s == NULL)
     return 0;
+  if (r->head_cut)
+    return 1;
   switch (r->result) {
     case CURLE_COULDNT_CONNECT: case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_OPERATION_TIMEDOUT: case CURLE_GOT_NOTHING:
@@ -791,8 +808,11 @@ static int push_outcome(lua_State *L, request *r) {
   char why[96];
   switch (r->result) {
     case CURLE_OK:
-      lua_pushboolean(L, 1);
-      return 1;
+      if (!r->head_cut) {
+        lua_pushboolean(L, 1);
+        return 1;
+      }
+      break;
     case CURLE_OPERATION_TIMEDOUT:
       kind = r->connected ? "timeout" : "connect";  /* never reached */
       break;
@@ -819,6 +839,8 @@ static int push_outcome(lua_State *L, request *r) {
   }
   else if (r->out_of_memory)
     msg = "not enough memory for the response";
+  else if (r->head_cut)
+    msg = "response head cut short";
   else if (r->result == CURLE_ABORTED_BY_CALLBACK && r->s == NULL)
     msg = "session was closed while the request was in flight";
   else
