@@ -4,6 +4,7 @@
 -- time the call took.
 
 local kiamo = require "kiamo"
+local compat = require "kiamo.compat"  -- LuaJIT lacks tointeger, pack
 local socket = require "socket"
 local mock_server = require "support.mock_server"
 
@@ -50,7 +51,7 @@ local function requests(server)
     "Connection: close\r\n\r\n"))
   sock:close()
   assert.equal(200, response.status)
-  return math.tointeger(tonumber(response.body:match('"requests": (%d+)')))
+  return compat.tointeger(tonumber(response.body:match('"requests": (%d+)')))
 end
 
 
@@ -222,8 +223,8 @@ local FAULT_KINDS = {
 -- Runs f and returns the seconds it took and what it returned.
 local function timed(f, ...)
   local started = socket.gettime()
-  local results = table.pack(f(...))
-  return socket.gettime() - started, table.unpack(results, 1, results.n)
+  local results = compat.pack(f(...))
+  return socket.gettime() - started, compat.unpack(results, 1, results.n)
 end
 
 

@@ -8,7 +8,10 @@ local cjson = require "cjson"
 local loopback = require "support.loopback"
 
 local TOKEN = "0123456789abcdef0123456789abcdef01234567"
-local BIG = 9007199254740993   -- 2^53 + 1: a double would make it ...992
+-- 2^53 + 1: a double would make it ...992. Without an integer type
+-- (LuaJIT) kiamo.integer boxes it, and it decodes as a string of digits.
+local BIG = kiamo.integer("9007199254740993")
+local BIG_READ = math.type and BIG or "9007199254740993"
 local PERIOD = {"2026-12-07T09:00:00Z", "2026-12-07T10:00:00Z"}
 
 -- A session whose Lua transport records each request and answers `body`.
@@ -47,9 +50,11 @@ describe("kiamo JSON", function()
     local rs, requests = recording('{"id": 9007199254740993, '
       .. '"last_name": "Big", "login": "big", "group": {"id": 1}}')
     local a = assert(rs:agent(BIG))
-    assert.equal("integer", math.type(a.id))
-    assert.equal(BIG, a.id)
-    assert.not_equal(BIG - 1, a.id)
+    assert.equal(BIG_READ, a.id)
+    if math.type then
+      assert.equal("integer", math.type(a.id))
+      assert.not_equal(BIG - 1, a.id)
+    end
     assert(a:reload())
     assert.equal("http://127.0.0.1:1/api/v3/agents/9007199254740993",
       requests[2].url)
@@ -65,8 +70,10 @@ describe("kiamo JSON", function()
     finally(function() server:stop() end)
     local hs = kiamo.session{url = server.url, token = TOKEN}
     local page = assert(hs:get_planning{periods = {PERIOD}, agents = {1}})
-    assert.equal(BIG, page.data[1].agent)
-    assert.equal("integer", math.type(page.data[1].agent))
+    assert.equal(BIG_READ, page.data[1].agent)
+    if math.type then
+      assert.equal("integer", math.type(page.data[1].agent))
+    end
     assert.is_nil(page.cursor.next)
     assert.is_nil(page.cursor.prev)
     assert.equal(1, page.cursor.count)

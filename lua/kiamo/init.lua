@@ -11,10 +11,13 @@
 -- the method that made the request (the request itself is over).
 
 local core = require "kiamo.core"
+local compat = require "kiamo.compat"
 local time = require "kiamo.time"
 local Error = require "kiamo.error"
 local objects = require "kiamo.objects"
 local scheduler = require "kiamo.scheduler"
+
+local math_type, tointeger = compat.math_type, compat.tointeger
 
 local kiamo = {}
 
@@ -22,6 +25,7 @@ kiamo._VERSION = "kiamo 0.1.0"
 kiamo.null = core.null
 kiamo.array = core.array
 kiamo.object = core.object
+kiamo.integer = core.integer
 kiamo.Error = Error
 kiamo.Session = core.Session
 kiamo.schedule = time.schedule
@@ -61,9 +65,6 @@ local DEFAULTS = {
 local TRANSPORT_KINDS = {
   timeout = true, connect = true, tls = true, transport = true,
 }
-
--- Lua-side options of each session, keyed weakly by the userdata.
-local OPTIONS = setmetatable({}, {__mode = "k"})
 
 local function raise(where, fmt, ...)
   error(string.format("kiamo: %s: " .. fmt, where, ...), 0)
@@ -108,7 +109,7 @@ function kiamo.session(args)
   for name, default in pairs(DEFAULTS) do
     if lua_opts[name] == nil then lua_opts[name] = default end
   end
-  if math.type(lua_opts.retries) ~= "integer" or lua_opts.retries < 0 then
+  if math_type(lua_opts.retries) ~= "integer" or lua_opts.retries < 0 then
     error("kiamo.session: retries must be an integer >= 0", 0)
   end
   for _, name in ipairs{"backoff", "backoff_max", "retry_after_max"} do
@@ -143,12 +144,12 @@ function kiamo.session(args)
     error("kiamo.session: token must be 40 hexadecimal characters", 0)
   end
   local s = core.session(core_args)
-  OPTIONS[s] = lua_opts
+  s:data().options = lua_opts  -- goes with the session
   return s
 end
 
 local function options_of(s)
-  return OPTIONS[s] or DEFAULTS
+  return s:data().options or DEFAULTS
 end
 
 -- Requests -----------------------------------------------------------
@@ -177,7 +178,7 @@ local function run(s, opts, req, method, url)
       return nil, Error.new{kind = kind, message = tostring(body or headers),
         method = method, url = url}, seconds, kind ~= "tls"
     end
-    if math.type(status) ~= "integer" or status < 100 or status > 599 then
+    if math_type(status) ~= "integer" or status < 100 or status > 599 then
       error("kiamo: transport must return an integer HTTP status, got "
         .. describe(status), 0)
     end
@@ -347,19 +348,25 @@ end
 
 -- Ids and bodies -----------------------------------------------------
 
+local function is_boxed(v)
+  return getmetatable(v) == core.integer_mt
+end
+
 -- A positive integer id from an integer, an integer-valued float, a
--- string of digits, an agent object or a table with an integer id.
+-- string of digits, an agent object or a table with such an id. Without
+-- an integer type (LuaJIT) an id beyond 2^53 is a string of digits,
+-- which core.integer boxes so that JSON writes it as a number.
 local function to_id(v, where, name)
-  local id
-  if type(v) == "table" and type(v.id) ~= "table" then
-    v = v.id
+  local id = v
+  if type(v) == "table" and not is_boxed(v) then id = v.id end
+  if type(id) == "string" then
+    id = id:match("^[1-9]%d*$") and core.integer(id)
+  elseif type(id) == "number" then
+    id = tointeger(id)
+  elseif not is_boxed(id) then
+    id = nil
   end
-  if type(v) == "number" then
-    id = math.tointeger(v)
-  elseif type(v) == "string" and v:match("^[1-9]%d*$") then
-    id = math.tointeger(tonumber(v))
-  end
-  if not id or id < 1 then
+  if not id or (type(id) == "number" and id < 1) then
     raise(where, "%s must be a positive integer, got %s", name,
       describe(v))
   end
@@ -367,7 +374,11 @@ local function to_id(v, where, name)
 end
 
 local function id_path(prefix, v, where)
-  return string.format("%s/%d", prefix, to_id(v, where, "id"))
+  local id = to_id(v, where, "id")
+  if type(id) == "number" then
+    return string.format("%s/%d", prefix, id)
+  end
+  return prefix .. "/" .. tostring(id)
 end
 
 local function id_list(v, where, name)
@@ -376,7 +387,7 @@ local function id_list(v, where, name)
   end
   local n = #v
   for k in pairs(v) do
-    if math.type(k) ~= "integer" or k < 1 or k > n then
+    if math_type(k) ~= "integer" or k < 1 or k > n then
       raise(where, "%s must be a list of ids (key %s)", name, describe(k))
     end
   end
@@ -395,7 +406,7 @@ local function period_list(v, where)
   local n = #v
   if n == 0 then raise(where, "periods must not be empty") end
   for k in pairs(v) do
-    if math.type(k) ~= "integer" or k < 1 or k > n then
+    if math_type(k) ~= "integer" or k < 1 or k > n then
       raise(where, "periods must be a list of periods (key %s)",
         describe(k))
     end
@@ -551,7 +562,7 @@ local function get_page(s, body, query)
   if data and type(cursor) ~= "table" then
     data, bad = nil, bad_answer(res, "has no meta.cursor")
   elseif data and not (cursor.next == core.null or
-      type(cursor.next) == "string" or math.type(cursor.next) == "integer")
+      type(cursor.next) == "string" or math_type(cursor.next) == "integer")
   then
     data, bad = nil, bad_answer(res, "has a cursor.next that is neither "
       .. "an id nor null")
@@ -567,7 +578,7 @@ local function page_query(s, args, where)
   local opts = options_of(s)
   local query = {}
   if args.per_page ~= nil then
-    local n = math.tointeger(args.per_page)
+    local n = tointeger(args.per_page)
     if not n or n < 1 then
       raise(where, "per_page must be a positive integer, got %s",
         describe(args.per_page))
@@ -576,7 +587,7 @@ local function page_query(s, args, where)
   end
   if args.next_id ~= nil then
     local t = type(args.next_id)
-    if t ~= "string" and math.type(args.next_id) ~= "integer" then
+    if t ~= "string" and math_type(args.next_id) ~= "integer" then
       raise(where, "next_id must be a string or an integer, got %s", t)
     end
     query[opts.cursor_param] = args.next_id
@@ -661,7 +672,7 @@ end
 local function location_id(res)
   local location = res and res.header("Location")
   local id = location and location:match("/agents/(%d+)/?$")
-  return id and math.tointeger(tonumber(id))
+  return id and core.integer(id)
 end
 
 -- An agent object from an answer. An empty answer to POST or PATCH is

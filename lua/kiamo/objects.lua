@@ -7,6 +7,7 @@
 -- read-only (change an agent with `agent:update{...}`).
 
 local core = require "kiamo.core"
+local compat = require "kiamo.compat"
 
 local objects = {}
 
@@ -64,7 +65,7 @@ local AGENT = object_type("kiamo.Agent", AGENT_METHODS)
 local NO_TEAM = {id = "", label = ""}
 
 local function id_object(v)
-  if math.type(v) == "integer" then return core.object({id = v}) end
+  if compat.math_type(v) == "integer" then return core.object({id = v}) end
   if v == core.null or v == nil then return core.object(copy_object(NO_TEAM))
   end
   return v
@@ -77,7 +78,7 @@ end
 local function normalise_agent(value)
   local fields = copy_object(value)
   local other = value.localization ~= nil or value.ids ~= nil
-    or math.type(value.group) == "integer"
+    or compat.math_type(value.group) == "integer"
   if not other then return fields end
   local loc = value.localization
   if type(loc) == "table" then

@@ -10,6 +10,7 @@
 -- Backoff sleeps go through scheduler.sleep the same way.
 
 local core = require "kiamo.core"
+local compat = require "kiamo.compat"
 
 local scheduler = {}
 
@@ -23,13 +24,15 @@ local Task = {}
 Task.__index = Task
 Task.__name = "kiamo.Task"
 
--- coroutine -> its task, for the running task's lookup
-local TASK_OF = setmetatable({}, {__mode = "k"})
--- session -> its engine (created on first use)
-local ENGINES = setmetatable({}, {__mode = "k"})
+-- coroutine -> its task, for the running task's lookup. Weak values
+-- too: a task refers to its coroutine, and LuaJIT's weak keys are not
+-- ephemerons, so weak keys alone would keep every unfinished task (and
+-- its session) forever. A task stays while its engine or its caller
+-- holds it.
+local TASK_OF = setmetatable({}, {__mode = "kv"})
 
 local function check_concurrency(n, where)
-  if math.type(n) ~= "integer" or n < 1 then
+  if compat.math_type(n) ~= "integer" or n < 1 then
     error(string.format("kiamo: %s: concurrency must be a positive " ..
                         "integer", where), 3)
   end
@@ -38,8 +41,11 @@ end
 
 -- Engine --------------------------------------------------------------
 
+-- The session's engine, created on first use and kept in s:data(), so
+-- that it goes with its session.
 local function engine_of(s)
-  local e = ENGINES[s]
+  local data = s:data()
+  local e = data.engine
   if e == nil then
     e = {
       session = s,
@@ -51,13 +57,13 @@ local function engine_of(s)
       inflight = 0,
       unfinished = 0,
     }
-    ENGINES[s] = e
+    data.engine = e
   end
   return e
 end
 
 local function make_ready(e, task, ...)
-  task.resume_with = table.pack(...)
+  task.resume_with = compat.pack(...)
   e.ready[#e.ready + 1] = task
 end
 
@@ -91,13 +97,13 @@ end
 local function resume(e, task)
   local args = task.resume_with
   task.resume_with = nil
-  local r = table.pack(coroutine.resume(task.co, table.unpack(args, 1,
+  local r = compat.pack(coroutine.resume(task.co, compat.unpack(args, 1,
                                                               args.n)))
   if coroutine.status(task.co) == "dead" then
     if r[1] then
-      finish(e, task, table.pack(table.unpack(r, 2, r.n)))
+      finish(e, task, compat.pack(compat.unpack(r, 2, r.n)))
     else
-      finish(e, task, table.pack(nil, r[2]))
+      finish(e, task, compat.pack(nil, r[2]))
     end
   elseif r[2] == REQUEST then
     start_request(e, task, r[3])
@@ -226,7 +232,7 @@ local methods = {}
 -- {nil, message} when fi raised. A single list of functions may be given
 -- instead of several arguments.
 function methods.run(s, ...)
-  local fs = table.pack(...)
+  local fs = compat.pack(...)
   local opts = {}
   if fs.n > 0 and type(fs[fs.n]) == "table" and
      type(fs[fs.n][1]) ~= "function" then
@@ -234,7 +240,7 @@ function methods.run(s, ...)
     fs.n = fs.n - 1
   end
   if fs.n == 1 and type(fs[1]) == "table" then
-    fs = table.pack(table.unpack(fs[1]))
+    fs = compat.pack(compat.unpack(fs[1]))
   end
   for i = 1, fs.n do
     if type(fs[i]) ~= "function" then
@@ -279,7 +285,7 @@ function methods.poll(s, max_seconds)
      or max_seconds < 0 then
     error("kiamo: poll: max_seconds must be a number >= 0", 2)
   end
-  local e = ENGINES[s]
+  local e = s:data().engine
   if e == nil then return 0 end
   local deadline = core.now() + max_seconds
   repeat
@@ -303,7 +309,7 @@ function Task:result()
   if not self.finished then
     error("kiamo: task has not finished (check t:done() first)", 2)
   end
-  return table.unpack(self.results, 1, self.results.n)
+  return compat.unpack(self.results, 1, self.results.n)
 end
 
 function Task:__tostring()

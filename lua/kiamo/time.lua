@@ -11,7 +11,11 @@
 -- whose stop is at or before its start ends on the next day, and
 -- "24:00" is the end of a day.
 
+local compat = require "kiamo.compat"
+
 local time = {}
+
+local idiv = compat.idiv
 
 local QUARTER = 15 * 60
 local DAY = 24 * 60 * 60
@@ -36,23 +40,24 @@ end
 -- Days since 1970-01-01 of a proleptic Gregorian date (valid input only).
 local function days_from_civil(y, m, d)
   if m <= 2 then y = y - 1 end
-  local era = y // 400
+  local era = idiv(y, 400)
   local yoe = y - era * 400
   local mp = (m + 9) % 12
-  local doy = (153 * mp + 2) // 5 + d - 1
-  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+  local doy = idiv(153 * mp + 2, 5) + d - 1
+  local doe = yoe * 365 + idiv(yoe, 4) - idiv(yoe, 100) + doy
   return era * 146097 + doe - 719468
 end
 
 -- The inverse: year, month, day of a day count since 1970-01-01.
 local function civil_from_days(z)
   z = z + 719468
-  local era = z // 146097
+  local era = idiv(z, 146097)
   local doe = z - era * 146097
-  local yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-  local doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-  local mp = (5 * doy + 2) // 153
-  local d = doy - (153 * mp + 2) // 5 + 1
+  local yoe = idiv(doe - idiv(doe, 1460) + idiv(doe, 36524)
+    - idiv(doe, 146096), 365)
+  local doy = doe - (365 * yoe + idiv(yoe, 4) - idiv(yoe, 100))
+  local mp = idiv(5 * doy + 2, 153)
+  local d = doy - idiv(153 * mp + 2, 5) + 1
   local m = mp < 10 and mp + 3 or mp - 9
   local y = yoe + era * 400
   if m <= 2 then y = y + 1 end
@@ -80,11 +85,11 @@ local function epoch(y, m, d, hh, mm, ss)
 end
 
 local function format_epoch(t)
-  local days = t // DAY
+  local days = idiv(t, DAY)
   local rest = t - days * DAY
   local y, m, d = civil_from_days(days)
   return string.format("%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d,
-                       rest // 3600, rest % 3600 // 60, rest % 60)
+                       idiv(rest, 3600), idiv(rest % 3600, 60), rest % 60)
 end
 
 local function describe(v)
@@ -95,7 +100,7 @@ end
 local function table_field(t, name, default)
   local v = t[name]
   if v == nil then return default end
-  return math.tointeger(v)
+  return compat.tointeger(v)
 end
 
 -- Epoch seconds of one period end given as an ISO string, a number or a
@@ -116,7 +121,7 @@ local function to_epoch(v, what, where)
     t = epoch(tonumber(y), tonumber(m), tonumber(d), tonumber(hh),
               tonumber(mm), tonumber(ss))
   elseif type(v) == "number" then
-    t = math.tointeger(v)
+    t = compat.tointeger(v)
     if not t then
       error(string.format("%s: %s %s is not a whole number of seconds",
         where, what, describe(v)), 0)
@@ -209,7 +214,7 @@ local function parse_offset(v)
   if v == nil or v == "Z" then
     minutes = 0
   elseif type(v) == "number" then
-    minutes = math.tointeger(v)
+    minutes = compat.tointeger(v)
   elseif type(v) == "string" then
     local sign, hh, mm = v:match("^([+-])(%d%d):?(%d%d)$")
     if sign then
@@ -242,7 +247,7 @@ local function parse_days(v)
     local d
     if type(name) == "string" then
       d = WEEKDAYS[name:lower()]
-    elseif math.type(name) == "integer" and name >= 1 and name <= 7 then
+    elseif compat.math_type(name) == "integer" and name >= 1 and name <= 7 then
       d = name
     end
     if not d then

@@ -33,10 +33,16 @@ static inline void kc_checkversion51(lua_State *L) {
 }
 #endif
 
+/* kc_hasintegers: whether Lua has an integer type (5.3+). Without one
+** kc_pushinteger pushes a number, exact only up to 2^53. */
 #if LUA_VERSION_NUM >= 503
+#define kc_hasintegers  1
 #define kc_isinteger(L, i)  lua_isinteger(L, (i))
+#define kc_pushinteger(L, v)  lua_pushinteger(L, (lua_Integer)(v))
 #else
+#define kc_hasintegers  0
 #define kc_isinteger(L, i)  0
+#define kc_pushinteger(L, v)  lua_pushnumber(L, (lua_Number)(v))
 #endif
 
 #if LUA_VERSION_NUM >= 502

@@ -106,6 +106,7 @@ static void new_marker(lua_State *L, const char *tname, const char *field) {
 
 
 int luaopen_kiamo_core(lua_State *L) {
+  kc_checkversion(L);
   pthread_once(&curl_once, init_curl);
   if (curl_init_result != CURLE_OK)
     return kc_error(L, "kiamo: libcurl failed to initialise: %s",

@@ -161,6 +161,7 @@ typedef struct encoder {
   lua_State *L;
   kbuf *b;
   int array_mt, object_mt;  /* stack slots of the two marker metatables */
+  int integer_mt;           /* and of core.integer's boxes */
   int depth;
   pathpart path[MAX_DEPTH];
 } encoder;
@@ -404,6 +405,20 @@ static void encode_marked_array(encoder *e, int idx) {
 }
 
 
+/* A box of core.integer: its digits, checked when it was made. */
+static void encode_digits(encoder *e, int idx) {
+  size_t n;
+  const char *digits;
+  lua_rawgeti(e->L, idx, 1);
+  digits = lua_tolstring(e->L, -1, &n);
+  if (digits == NULL || n == 0 || n > 20)
+    encode_error(e, "kiamo.integer box without its digits");
+  need(e, n);
+  kbuf_add(e->b, digits, n);
+  lua_pop(e->L, 1);
+}
+
+
 /* A plain table is an array when its keys are exactly 1..n (an empty
 ** table is an empty array, as the API's lists want); an object when its
 ** keys are all strings. Anything else is refused. */
@@ -413,7 +428,12 @@ static void encode_table(encoder *e, int idx) {
   if (lua_getmetatable(L, idx)) {
     int array = lua_rawequal(L, -1, e->array_mt);
     int object = lua_rawequal(L, -1, e->object_mt);
+    int integer = lua_rawequal(L, -1, e->integer_mt);
     lua_pop(L, 1);
+    if (integer) {
+      encode_digits(e, idx);
+      return;
+    }
     if (array) {
       encode_marked_array(e, idx);
       return;
@@ -500,8 +520,10 @@ void kj_encode_into(lua_State *L, int idx, kbuf *b) {
   luaL_checkstack(L, 8, "json: stack overflow");
   luaL_getmetatable(L, KIAMO_ARRAY);
   luaL_getmetatable(L, KIAMO_OBJECT);
+  luaL_getmetatable(L, KIAMO_INTEGER);
   e.array_mt = top + 1;
   e.object_mt = top + 2;
+  e.integer_mt = top + 3;
   encode_value(&e, idx < 0 ? top + idx + 1 : idx);
   lua_settop(L, top);
 }
@@ -528,7 +550,63 @@ static int l_decode(lua_State *L) {
 }
 
 
+/* v = core.integer(x): x (a number or a string of decimal digits, with
+** an optional "-") as an integer that JSON writes exactly, or nil when
+** it is not one within 64 bits. With an integer type (5.3+) v is a Lua
+** integer. Without one (LuaJIT) v is a number up to 2^53 in magnitude,
+** and beyond that a box (metatable core.integer_mt, tostring gives the
+** digits) that core.encode writes as a number. */
+static int l_integer(lua_State *L) {
+  size_t n, i;
+  const char *s;
+  int negative;
+  unsigned long long u = 0;
+  if (lua_type(L, 1) == LUA_TNUMBER) {
+    lua_Number x = lua_tonumber(L, 1);
+    if (x != floor(x) || x < -9223372036854775808.0 ||
+        x >= 9223372036854775808.0)
+      return 0;
+    if (kc_isinteger(L, 1))
+      lua_pushvalue(L, 1);
+    else
+      kc_pushinteger(L, (long long)x);
+    return 1;
+  }
+  if (lua_type(L, 1) != LUA_TSTRING)
+    return 0;
+  s = lua_tolstring(L, 1, &n);
+  negative = n > 0 && s[0] == '-';
+  i = (size_t)negative;
+  if (i == n || n - i > 19 || (s[i] == '0' && n - i > 1))
+    return 0;
+  for (; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9')
+      return 0;
+    u = u * 10 + (unsigned)(s[i] - '0');
+  }
+  if (u > (negative ? 9223372036854775808ULL : 9223372036854775807ULL))
+    return 0;
+  if (u <= 9007199254740992ULL || kc_hasintegers) {
+    kc_pushinteger(L, negative ? (long long)(0ULL - u) : (long long)u);
+    return 1;
+  }
+  lua_createtable(L, 1, 0);
+  lua_pushvalue(L, 1);
+  lua_rawseti(L, -2, 1);
+  luaL_getmetatable(L, KIAMO_INTEGER);
+  lua_setmetatable(L, -2);
+  return 1;
+}
+
+
+static int integer_tostring(lua_State *L) {
+  lua_rawgeti(L, 1, 1);
+  return 1;
+}
+
+
 static const luaL_Reg json_funcs[] = {
+  {"integer", l_integer},
   {"encode", l_encode},
   {"decode", l_decode},
   {NULL, NULL}
@@ -538,6 +616,12 @@ static const luaL_Reg json_funcs[] = {
 /* Add encode, decode and null to the module table on the top. */
 void kj_open(lua_State *L) {
   luaL_setfuncs(L, json_funcs, 0);
+  luaL_newmetatable(L, KIAMO_INTEGER);
+  lua_pushliteral(L, KIAMO_INTEGER);
+  lua_setfield(L, -2, "__name");
+  lua_pushcfunction(L, integer_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_setfield(L, -2, "integer_mt");
   kj_pushnull(L);
   lua_setfield(L, -2, "null");
 }

@@ -18,6 +18,7 @@
 #define KIAMO_BOX  "kiamo.buffer"
 #define KIAMO_ARRAY  "kiamo.array"
 #define KIAMO_OBJECT  "kiamo.object"
+#define KIAMO_INTEGER  "kiamo.integer"
 
 /* box.c: raise a formatted message as is: the core's messages name what
 ** was wrong themselves, and the position luaL_error would add is the Lua

@@ -69,6 +69,21 @@ struct request {
 ** =======================================================
 */
 
+/* A session's user value is a table {anchors, data}: anchors has the
+** requests in flight as keys (so they are not collected while libcurl
+** uses them), data is the Lua layer's table (s:data()). */
+#define ANCHORS  1
+#define DATA  2
+
+
+/* Push field 'field' of the user value of the session at 'idx' (> 0). */
+static void push_uservalue(lua_State *L, int idx, int field) {
+  kc_getuservalue(L, idx);
+  lua_rawgeti(L, -1, field);
+  lua_remove(L, -2);
+}
+
+
 static session *check_session(lua_State *L, int idx) {
   return (session *)luaL_checkudata(L, idx, KIAMO_SESSION);
 }
@@ -410,7 +425,11 @@ static int l_session(lua_State *L) {
   memset(s, 0, sizeof(session));
   luaL_getmetatable(L, KIAMO_SESSION);
   lua_setmetatable(L, -2);
-  lua_newtable(L);      /* user value: requests in flight, anchored */
+  lua_createtable(L, 2, 0);  /* user value: {anchors, data} */
+  lua_newtable(L);
+  lua_rawseti(L, -2, ANCHORS);
+  lua_newtable(L);
+  lua_rawseti(L, -2, DATA);
   kc_setuservalue(L, -2);
   s->verify = opt_boolean(L, "verify", 1);
   s->timeout_ms = to_ms(timeout);
@@ -757,7 +776,7 @@ static void start(lua_State *L, session *s, request *r, int idx) {
   r->next = s->running;
   if (s->running != NULL) s->running->prev = r;
   s->running = r;
-  kc_getuservalue(L, 1);
+  push_uservalue(L, 1, ANCHORS);
   lua_pushvalue(L, idx);
   lua_pushboolean(L, 1);
   lua_rawset(L, -3);
@@ -767,7 +786,7 @@ static void start(lua_State *L, session *s, request *r, int idx) {
 
 /* Forget the anchors of completed requests (session at 1). */
 static void unanchor_done(lua_State *L) {
-  kc_getuservalue(L, 1);
+  push_uservalue(L, 1, ANCHORS);
   lua_pushnil(L);
   while (lua_next(L, -2) != 0) {
     request *r = (request *)lua_touserdata(L, -2);
@@ -863,7 +882,8 @@ static int session_perform(lua_State *L) {
     if (drive(s) > 0 && r->state != REQ_DONE)
       curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
   }
-  kc_getuservalue(L, 1);  /* others that completed stay for s:wait */
+  /* others that completed stay for s:wait */
+  push_uservalue(L, 1, ANCHORS);
   lua_pushvalue(L, 2);
   lua_pushnil(L);
   lua_rawset(L, -3);
@@ -897,7 +917,7 @@ static int session_wait(lua_State *L) {
   }
   lua_settop(L, 1);
   lua_newtable(L);
-  kc_getuservalue(L, 1);
+  push_uservalue(L, 1, ANCHORS);
   lua_pushnil(L);
   while (lua_next(L, 3) != 0) {
     request *r = (request *)lua_touserdata(L, -2);
@@ -1043,7 +1063,20 @@ static int request_info(lua_State *L) {
 /* }====================================================== */
 
 
+/* t = s:data(): a table for the Lua layer's own state about this session
+** (its options, its scheduler), kept in the session's user value: it
+** lives as long as the session, and a cycle through it, such as a hook
+** that refers to its session, does not keep the session alive. (A weak
+** table keyed by the session would: LuaJIT's are not ephemerons.) */
+static int session_data(lua_State *L) {
+  check_session(L, 1);
+  push_uservalue(L, 1, DATA);
+  return 1;
+}
+
+
 static const luaL_Reg session_methods[] = {
+  {"data", session_data},
   {"close", session_close},
   {"closed", session_closed},
   {"url", session_url},
