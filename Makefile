@@ -41,8 +41,10 @@ spec: all
 
 test: deps
 	$(MAKE) all CFLAGS="$(CFLAGS) -Werror"
+	$(MAKE) luajit CFLAGS="$(CFLAGS) -Werror"
 	$(MAKE) lint
 	$(MAKE) spec
+	$(MAKE) spec-luajit
 
 demo: all
 	LUA=$(LUA) tools/demo
