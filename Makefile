@@ -98,3 +98,13 @@ bench: deps all
 	$(LUA) bench/run.lua
 
 .PHONY: bench
+
+# Fuzz the C core's own parsers, FUZZ_SECONDS each (default 60); run the
+# whole spec suite with the core under ASan, UBSan and LeakSanitizer.
+fuzz: deps
+	tools/fuzz
+
+check-memory: deps
+	tools/check-memory
+
+.PHONY: fuzz check-memory
