@@ -167,6 +167,26 @@ describe("kiamo-mock", function()
       return sock
     end
 
+    it("closes a connection whose head drips in past the idle timeout",
+       function()
+      local sock = connect()
+      sock:settimeout(0.3)
+      local head = raw("GET", "/api/v3/agents/30")
+      local started = socket.gettime()
+      local dropped = false
+      for i = 1, 20 do  -- one byte every 0.15 s: never idle for 1 s
+        local _, err = sock:send(head:sub(i, i))
+        local _, rerr = sock:receive(1)
+        if err == "closed" or rerr == "closed" then
+          dropped = true
+          break
+        end
+        socket.sleep(0.15)
+      end
+      assert.is_true(dropped, "the dripping client was never dropped")
+      assert.is_true(socket.gettime() - started < 2.5)
+    end)
+
     it("keeps an HTTP/1.1 connection open for the next request", function()
       local sock = connect()
       for _ = 1, 3 do
@@ -402,6 +422,26 @@ describe("kiamo-mock", function()
         assert.equal(64, answered)
       end
     end)
+  end)
+
+  it("makes room for a new client when every place is taken by idle ones",
+     function()
+    local server = assert(mock_server.start{args = {"--max-connections",
+                                                    "3"}})
+    defer(function() server:stop() end)
+    local idle = {}
+    for i = 1, 3 do
+      idle[i] = server:connect()
+      defer(function() idle[i]:close() end)
+      idle[i]:send("GET /api/v3/ag")  -- a head that never ends
+    end
+    socket.sleep(0.2)
+    local sock = server:connect()
+    defer(function() sock:close() end)
+    sock:settimeout(5)
+    local response = assert(mock_server.exchange(sock, AGENT))
+    assert.equal(200, response.status)
+    assert.is_true(closed(idle[1]))
   end)
 
   describe("with --token", function()

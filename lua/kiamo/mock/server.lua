@@ -424,8 +424,12 @@ end
 
 -- Reads the head of the next request, empty lines before it skipped.
 -- Returns it as a string, or nil and the status to refuse the request
--- with (nil when the peer closed before a request began).
+-- with (nil when the peer closed before a request began). The whole head
+-- must arrive within the idle timeout: a client dripping a byte now and
+-- then cannot hold its connection forever.
 local function read_head(conn)
+  local deadline = gettime() + conn.server.idle_timeout
+  conn.reading_head = true
   local from = conn.pos
   while true do
     local buf = conn.buf
@@ -434,13 +438,14 @@ local function read_head(conn)
     if from < start then from = start end
     local _, stop = find(buf, PATTERNS.head_end, from)
     if stop then
+      conn.reading_head = false
       if stop - start + 1 > LIMITS.head then return nil, 431 end
       conn.pos = stop + 1
       return sub(buf, start, stop)
     end
     local scanned = #buf - start + 1
     if scanned > LIMITS.head then return nil, 431 end
-    if not more(conn) then
+    if not more(conn, deadline) then
       return nil, scanned > 0 and 400 or nil
     end
     from = conn.pos + math.max(0, scanned - 2)
@@ -744,7 +749,8 @@ end
 
 
 -- server.new{app = app, host = ..., port = ..., idle_timeout = seconds,
--- log = function(line), warn = function(message), faults = {...}}:
+-- max_connections = n (at most 900, select's limit), log =
+-- function(line), warn = function(message), faults = {...}}:
 -- listens at once. app:handle(request) returns status, headers, body (see
 -- kiamo.mock). Returns the server, or nil and a message naming the
 -- address.
@@ -768,6 +774,7 @@ function server.new(options)
     app = options.app,
     listener = listener,
     idle_timeout = options.idle_timeout or DEFAULTS.idle_timeout,
+    max_connections = options.max_connections or LIMITS.connections,
     linger = math.min(DEFAULTS.linger,
                       options.idle_timeout or DEFAULTS.linger),
     log = options.log,
@@ -821,9 +828,27 @@ local function resume(self, conn, ...)
 end
 
 
+-- When every place is taken, the connection that has waited longest for
+-- a request head makes room, so that idle or dripping clients cannot
+-- lock the others out. Returns whether there is room.
+local function make_room(self)
+  local oldest
+  for _, conn in pairs(self.connections) do
+    if conn.reading_head and conn.want == "read" and
+       (not oldest or conn.deadline < oldest.deadline) then
+      oldest = conn
+    end
+  end
+  if oldest then drop(self, oldest) end
+  return self.count < self.max_connections
+end
+
+
 local function accept(self)
   for _ = 1, LIMITS.accept_burst do
-    if self.count >= LIMITS.connections then return end
+    if self.count >= self.max_connections and not make_room(self) then
+      return
+    end
     local sock = self.listener:accept()
     if not sock then return end
     sock:settimeout(0)
@@ -855,15 +880,13 @@ end
 function methods:step(timeout)
   local recvt, sendt = self.recvt, self.sendt
   local nrecv, nsend, ready, wake = 0, 0, false, nil
-  if self.count < LIMITS.connections then
-    nrecv = 1
-    recvt[1] = self.listener
-  end
+  local evictable = false
   for sock, conn in pairs(self.connections) do
     local want = conn.want
     if want == "read" then
       nrecv = nrecv + 1
       recvt[nrecv] = sock
+      evictable = evictable or conn.reading_head
     elseif want == "write" then
       nsend = nsend + 1
       sendt[nsend] = sock
@@ -872,6 +895,10 @@ function methods:step(timeout)
     else
       ready = true
     end
+  end
+  if self.count < self.max_connections or evictable then
+    nrecv = nrecv + 1  -- when full, accept makes room
+    recvt[nrecv] = self.listener
   end
   for i = #recvt, nrecv + 1, -1 do recvt[i] = nil end
   for i = #sendt, nsend + 1, -1 do sendt[i] = nil end
