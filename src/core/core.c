@@ -120,7 +120,7 @@ int luaopen_kiamo_core(lua_State *L) {
   ks_open(L);
   lua_pushliteral(L, KIAMO_VERSION);
   lua_setfield(L, -2, "version");
-  lua_pushstring(L, curl_version());
+  lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
   lua_setfield(L, -2, "curl_version");
   return 1;
 }

@@ -822,8 +822,12 @@ static int decode_number(decoder *d) {
     long long v = negative ? (long long)(0ULL - u) : (long long)u;
     push_integer(d->L, v, s, (size_t)(p - s));
   }
-  else
-    lua_pushnumber(d->L, (lua_Number)kj_strtod(s, (size_t)(p - s)));
+  else {
+    double x = kj_strtod(s, (size_t)(p - s));
+    if (x == HUGE_VAL || x == -HUGE_VAL)
+      return fail(d, "number out of range", s);  /* could not go back */
+    lua_pushnumber(d->L, (lua_Number)x);
+  }
   return 1;
 }
 

@@ -824,7 +824,7 @@ static int retriable(request *r) {
 ** retriable (true when another attempt may not meet the failure). */
 static int push_outcome(lua_State *L, request *r) {
   const char *kind = "transport", *msg;
-  char why[96];
+  char why[CURL_ERROR_SIZE + 64];
   switch (r->result) {
     case CURLE_OK:
       if (!r->head_cut) {
@@ -862,6 +862,11 @@ static int push_outcome(lua_State *L, request *r) {
     msg = "response head cut short";
   else if (r->result == CURLE_ABORTED_BY_CALLBACK && r->s == NULL)
     msg = "session was closed while the request was in flight";
+  else if (r->result == CURLE_PEER_FAILED_VERIFICATION) {
+    snprintf(why, sizeof(why), "certificate verification failed: %s",
+             r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result));
+    msg = why;
+  }
   else
     msg = r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result);
   lua_pushnil(L);
