@@ -18,6 +18,7 @@ package.path = here .. "/lib/?.lua;" .. package.path
 local kiamo = require "kiamo"
 local csvfile = require "csvfile"
 local progress = require "progress"
+local workers = require "workers"
 
 local SCHEDULE_COLUMNS = {"login", "activity", "weekday", "start", "end"}
 local WEEKDAY_NAMES = {"Monday", "Tuesday", "Wednesday", "Thursday",
@@ -269,30 +270,6 @@ local function open_session()
 end
 
 
--- Runs the tasks with `concurrency` workers that each take the next task
--- in turn: through s:run when the client has it, so that their requests
--- are in flight together, else one after another. No task is started
--- once should_stop() is true. Returns how many were started.
-local function run_tasks(session, tasks, concurrency, should_stop)
-  local started = 0
-  local function worker()
-    while started < #tasks and not should_stop() do
-      started = started + 1
-      tasks[started]()
-    end
-  end
-  if session.run and concurrency > 1 and #tasks > 1 then
-    local workers = {}
-    for i = 1, math.min(concurrency, #tasks) do
-      workers[i] = worker
-    end
-    workers[#workers + 1] = {concurrency = concurrency}
-    session:run(table.unpack(workers))
-  else
-    worker()
-  end
-  return started
-end
 
 
 local function sorted_keys(t)
@@ -349,7 +326,7 @@ local function main(args)
       meter:step()
     end
   end
-  local tried = run_tasks(session, tasks, options.concurrency, function()
+  local tried = workers.run(session, tasks, options.concurrency, function()
     return stopped_by ~= nil
   end)
   failed = failed + #tasks - tried
@@ -410,7 +387,7 @@ local function main(args)
       end
     end
   end
-  run_tasks(session, read_tasks, options.concurrency, function()
+  workers.run(session, read_tasks, options.concurrency, function()
     return false
   end)
   session:close()
