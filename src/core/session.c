@@ -19,6 +19,15 @@
 
 #define POOL_SIZE  64   /* idle easy handles a session keeps for reuse */
 
+/* The header lines the library sends itself. */
+#define ACCEPT_JSON  "Accept: application/json"
+#define CONTENT_TYPE_JSON  "Content-Type: application/json"
+#define NO_EXPECT  "Expect:"   /* no 100-continue round trip */
+/* Sent as a line rather than through CURLOPT_ACCEPT_ENCODING, which makes
+** libcurl format the line again for every transfer; the option is still
+** set (setup_easy) since libcurl decodes an answer only with it. */
+#define ACCEPT_GZIP  "Accept-Encoding: gzip"
+
 typedef struct request request;
 
 typedef struct session {
@@ -26,23 +35,32 @@ typedef struct session {
   char *base;               /* "{url}/api/{version}" */
   char *token_header;       /* "Kiamo-Api-Token: ..." (wiped on close) */
   char *user_agent;
+  char *agent_header;       /* "User-Agent: ...", NULL when empty */
   char *ca_file;
   char *proxy;
   long timeout_ms;
   long connect_timeout_ms;
   int verify;
   size_t max_body;
-  CURL *pool[POOL_SIZE];    /* idle easy handles */
+  CURL *pool[POOL_SIZE];    /* idle easy handles, set up for 's' */
   int npool;
   request *running;         /* requests inside 'multi' */
+  /* The header lists of requests without extra headers, built once and
+  ** shared: freed only at close, once no transfer can use them. */
+  struct curl_slist *plain_headers;   /* token, Accept, Expect:, ... */
+  struct curl_slist *json_headers;    /* the same with Content-Type */
+  int hidden;               /* lines at their end that req:info() hides */
 } session;
 
 enum { REQ_NEW, REQ_READY, REQ_RUNNING, REQ_DONE };
 
 struct request {
   session *s;               /* NULL once the session is closed */
-  CURL *easy;               /* held from prepare to completion */
-  struct curl_slist *headers;
+  CURL *easy;               /* held from start to completion */
+  struct curl_slist *headers;   /* its own list, with extra headers */
+  struct curl_slist *sent;      /* 'headers' or one of the session's */
+  int hidden;               /* lines at the end of 'sent' (User-Agent,
+                               Accept-Encoding) that req:info() hides */
   kbuf url;
   kbuf body;                /* request body (JSON), if has_body */
   kbuf resp_body;
@@ -247,12 +265,28 @@ static void abort_running(session *s) {
 ** =======================================================
 */
 
-static void wipe_free(char *p) {
+/* Overwrite the string 'p' with zeros. */
+static void wipe(char *p) {
   if (p != NULL) {
     volatile char *v = p;
     while (*v) *v++ = 0;
-    free(p);
   }
+}
+
+
+static void wipe_free(char *p) {
+  wipe(p);
+  free(p);
+}
+
+
+/* Free a header list of the session, its lines wiped (the token is
+** among them). */
+static void free_headers(struct curl_slist *list) {
+  struct curl_slist *h;
+  for (h = list; h != NULL; h = h->next)
+    wipe(h->data);
+  curl_slist_free_all(list);
 }
 
 
@@ -267,12 +301,17 @@ static void close_session(session *s) {
     curl_multi_cleanup(s->multi);
     s->multi = NULL;
   }
+  free_headers(s->plain_headers);
+  free_headers(s->json_headers);
+  s->plain_headers = s->json_headers = NULL;
   free(s->base);
   wipe_free(s->token_header);
   free(s->user_agent);
+  free(s->agent_header);
   free(s->ca_file);
   free(s->proxy);
-  s->base = s->token_header = s->user_agent = s->ca_file = s->proxy = NULL;
+  s->base = s->token_header = s->user_agent = s->agent_header = NULL;
+  s->ca_file = s->proxy = NULL;
 }
 
 
@@ -398,6 +437,42 @@ static long to_ms(lua_Number seconds) {
 }
 
 
+/* Append the 'n' lines to '*list'; 0 when out of memory (the list keeps
+** what was appended, for its owner to free). */
+static int append_lines(struct curl_slist **list, const char *const *lines,
+                        int n) {
+  int i;
+  for (i = 0; i < n; i++) {
+    struct curl_slist *l = curl_slist_append(*list, lines[i]);
+    if (l == NULL)
+      return 0;
+    *list = l;
+  }
+  return 1;
+}
+
+
+/* The two header lists shared by the requests of 's' without extra
+** headers, in the order of a request's own list (session_prepare). */
+static void build_session_headers(lua_State *L, session *s) {
+  const char *plain[5], *json[6];
+  int n = 0;
+  plain[0] = json[0] = s->token_header;
+  plain[1] = json[1] = ACCEPT_JSON;
+  json[2] = CONTENT_TYPE_JSON;
+  plain[2] = json[3] = NO_EXPECT;
+  if (s->agent_header != NULL) {
+    plain[3] = json[4] = s->agent_header;
+    n = 1;
+  }
+  plain[3 + n] = json[4 + n] = ACCEPT_GZIP;
+  s->hidden = n + 1;
+  if (!append_lines(&s->plain_headers, plain, 4 + n) ||
+      !append_lines(&s->json_headers, json, 5 + n))
+    kc_error(L, "kiamo.session: not enough memory");
+}
+
+
 /* core.session{url=, token=, ...}: the options are checked before
 ** anything is acquired; the userdata starts closed and safe to collect. */
 static int l_session(lua_State *L) {
@@ -452,8 +527,18 @@ static int l_session(lua_State *L) {
   }
   s->token_header = b.data;
   set_text(L, &s->user_agent, agent, alen);
+  if (alen > 0) {
+    kbuf_init(&b);
+    if (!kbuf_addstr(&b, "User-Agent: ") || !kbuf_add(&b, agent, alen) ||
+        !kbuf_add(&b, "", 1)) {
+      kbuf_free(&b);
+      return kc_error(L, "kiamo.session: not enough memory");
+    }
+    s->agent_header = b.data;
+  }
   set_text(L, &s->ca_file, ca, clen);
   set_text(L, &s->proxy, proxy, plen);
+  build_session_headers(L, s);
   if ((s->multi = curl_multi_init()) == NULL)
     return kc_error(L, "kiamo.session: cannot create a libcurl handle");
   return 1;
@@ -482,7 +567,7 @@ static void free_request(request *r) {
   r->state = REQ_DONE;
   release_easy(r);
   curl_slist_free_all(r->headers);
-  r->headers = NULL;
+  r->headers = r->sent = NULL;
   kbuf_free(&r->url);
   kbuf_free(&r->body);
   kbuf_free(&r->resp_body);
@@ -496,11 +581,14 @@ static int request_gc(lua_State *L) {
 }
 
 
-static void add_header(lua_State *L, request *r, const char *line) {
-  struct curl_slist *l = curl_slist_append(r->headers, line);
+/* Append 'line' to the list '*list'; raises when out of memory (the list
+** is kept as it was, so its owner still frees all of it). */
+static void add_header(lua_State *L, struct curl_slist **list,
+                       const char *line) {
+  struct curl_slist *l = curl_slist_append(*list, line);
   if (l == NULL)
     kc_error(L, "kiamo: not enough memory");
-  r->headers = l;
+  *list = l;
 }
 
 
@@ -560,7 +648,7 @@ static void add_extra_headers(lua_State *L, request *r, int idx) {
     if (!kbuf_add(line, name, nlen) || !kbuf_add(line, ": ", 2) ||
         !kbuf_add(line, value, vlen) || !kbuf_add(line, "", 1))
       kc_error(L, "kiamo: not enough memory");
-    add_header(L, r, line->data);
+    add_header(L, &r->headers, line->data);
     lua_pop(L, 1);
   }
   kb_freebox(L, box);
@@ -646,30 +734,13 @@ static void build_query(lua_State *L, request *r, int idx) {
 }
 
 
-static CURL *take_easy(session *s) {
-  CURL *e;
-  if (s->npool > 0) {
-    e = s->pool[--s->npool];
-    curl_easy_reset(e);
-    return e;
-  }
-  return curl_easy_init();
-}
-
-
-/* Set every option of the transfer; called once all buffers are built,
-** so nothing here can raise. POST and PATCH go out on a new connection:
-** on a reused one that dies before the answer, libcurl sends the request
-** again by itself, and a mutation the server may have applied must never
-** be sent twice. */
-static int configure(request *r) {
-  session *s = r->s;
-  CURL *e = r->easy;
+/* Set the options that are the same for every transfer of 's', once
+** per easy handle: a handle never leaves its session, and the options
+** of one transfer are all set again before the next (configure). */
+static int setup_easy(session *s, CURL *e) {
   int ok = 1;
 #define SET(opt, v)  ok &= curl_easy_setopt(e, opt, v) == CURLE_OK
-  SET(CURLOPT_URL, r->url.data);
   SET(CURLOPT_NOSIGNAL, 1L);
-  SET(CURLOPT_PRIVATE, (char *)r);
 #if LIBCURL_VERSION_NUM >= 0x075500
   SET(CURLOPT_PROTOCOLS_STR, "http,https");
 #else
@@ -677,30 +748,62 @@ static int configure(request *r) {
 #endif
   SET(CURLOPT_TIMEOUT_MS, s->timeout_ms);
   SET(CURLOPT_CONNECTTIMEOUT_MS, s->connect_timeout_ms);
-  SET(CURLOPT_HTTPHEADER, r->headers);
   SET(CURLOPT_WRITEFUNCTION, on_body);
-  SET(CURLOPT_WRITEDATA, (void *)r);
   SET(CURLOPT_HEADERFUNCTION, on_header);
-  SET(CURLOPT_HEADERDATA, (void *)r);
-  SET(CURLOPT_ERRORBUFFER, r->errbuf);
   SET(CURLOPT_ACCEPT_ENCODING, "");
-  SET(CURLOPT_USERAGENT, s->user_agent);
   SET(CURLOPT_PROXY, s->proxy != NULL ? s->proxy : "");
   SET(CURLOPT_SSL_VERIFYPEER, (long)s->verify);
   SET(CURLOPT_SSL_VERIFYHOST, s->verify ? 2L : 0L);
   if (s->ca_file != NULL)
     SET(CURLOPT_CAINFO, s->ca_file);
+#undef SET
+  return ok;
+}
+
+
+/* An easy handle of 's' for one transfer, or NULL. */
+static CURL *take_easy(session *s) {
+  CURL *e;
+  if (s->npool > 0)
+    return s->pool[--s->npool];
+  if ((e = curl_easy_init()) != NULL && !setup_easy(s, e)) {
+    curl_easy_cleanup(e);
+    e = NULL;
+  }
+  return e;
+}
+
+
+/* Set the options of this transfer, every one of them, so that nothing
+** of the handle's previous transfer remains; called once all buffers are
+** built, so nothing here can raise. POST and PATCH go out on a new
+** connection: on a reused one that dies before the answer, libcurl sends
+** the request again by itself, and a mutation the server may have
+** applied must never be sent twice. */
+static int configure(request *r) {
+  CURL *e = r->easy;
+  int post = strcmp(r->method, "POST") == 0;
+  int ok = 1;
+#define SET(opt, v)  ok &= curl_easy_setopt(e, opt, v) == CURLE_OK
+  SET(CURLOPT_URL, r->url.data);
+  SET(CURLOPT_PRIVATE, (char *)r);
+  SET(CURLOPT_HTTPHEADER, r->sent);
+  SET(CURLOPT_WRITEDATA, (void *)r);
+  SET(CURLOPT_HEADERDATA, (void *)r);
+  SET(CURLOPT_ERRORBUFFER, r->errbuf);
+  SET(CURLOPT_HTTPGET, 1L);  /* back to a plain GET: no body, not HEAD */
+  SET(CURLOPT_FRESH_CONNECT,
+      (long)(post || strcmp(r->method, "PATCH") == 0));
   if (strcmp(r->method, "HEAD") == 0)
     SET(CURLOPT_NOBODY, 1L);
   else if (r->has_body) {
     SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body.len);
     SET(CURLOPT_POSTFIELDS, r->body.len ? r->body.data : "");
   }
-  if (strcmp(r->method, "POST") == 0 || strcmp(r->method, "PATCH") == 0)
-    SET(CURLOPT_FRESH_CONNECT, 1L);  /* see below */
-  if (strcmp(r->method, "GET") == 0 && !r->has_body)
-    SET(CURLOPT_HTTPGET, 1L);
-  else if (strcmp(r->method, "POST") != 0 || !r->has_body)
+  if ((strcmp(r->method, "GET") == 0 && !r->has_body) ||
+      (post && r->has_body))
+    SET(CURLOPT_CUSTOMREQUEST, (char *)NULL);
+  else
     SET(CURLOPT_CUSTOMREQUEST, r->method);
 #undef SET
   return ok;
@@ -748,16 +851,28 @@ static int session_prepare(lua_State *L) {
     kj_encode_into(L, 5, &r->body);
     r->has_body = 1;
   }
-  add_header(L, r, s->token_header);
-  if (!has_extra(L, 6, "Accept"))
-    add_header(L, r, "Accept: application/json");
-  if (r->has_body && !has_extra(L, 6, "Content-Type"))
-    add_header(L, r, "Content-Type: application/json");
-  add_header(L, r, "Expect:");  /* no 100-continue round trip */
-  if (!lua_isnil(L, 6))
+  if (lua_isnil(L, 6)) {
+    r->sent = r->has_body ? s->json_headers : s->plain_headers;
+    r->hidden = s->hidden;
+  }
+  else {
+    add_header(L, &r->headers, s->token_header);
+    if (!has_extra(L, 6, "Accept"))
+      add_header(L, &r->headers, ACCEPT_JSON);
+    if (r->has_body && !has_extra(L, 6, "Content-Type"))
+      add_header(L, &r->headers, CONTENT_TYPE_JSON);
+    add_header(L, &r->headers, NO_EXPECT);
     add_extra_headers(L, r, 6);
-  if ((r->easy = take_easy(s)) == NULL || !configure(r))
-    return kc_error(L, "kiamo: cannot set up a libcurl handle");
+    if (s->agent_header != NULL && !has_extra(L, 6, "User-Agent")) {
+      add_header(L, &r->headers, s->agent_header);
+      r->hidden++;
+    }
+    if (!has_extra(L, 6, "Accept-Encoding")) {
+      add_header(L, &r->headers, ACCEPT_GZIP);
+      r->hidden++;
+    }
+    r->sent = r->headers;
+  }
   r->state = REQ_READY;
   return 1;
 }
@@ -770,8 +885,14 @@ static void start(lua_State *L, session *s, request *r, int idx) {
     kc_error(L, "kiamo: request was already performed");
   if (r->s != s)
     kc_error(L, "kiamo: request belongs to another session");
-  if (curl_multi_add_handle(s->multi, r->easy) != CURLM_OK)
+  if ((r->easy = take_easy(s)) == NULL || !configure(r)) {
+    release_easy(r);
+    kc_error(L, "kiamo: cannot set up a libcurl handle");
+  }
+  if (curl_multi_add_handle(s->multi, r->easy) != CURLM_OK) {
+    release_easy(r);
     kc_error(L, "kiamo: cannot start the transfer");
+  }
   r->state = REQ_RUNNING;
   r->next = s->running;
   if (s->running != NULL) s->running->prev = r;
@@ -1038,13 +1159,19 @@ static int request_method(lua_State *L) {
 static int request_info(lua_State *L) {
   request *r = check_request(L, 1);
   struct curl_slist *h;
+  int shown = 0;
   lua_createtable(L, 0, 4);
   lua_pushstring(L, r->method);
   lua_setfield(L, -2, "method");
   lua_pushstring(L, r->url.data ? r->url.data : "");
   lua_setfield(L, -2, "url");
   lua_newtable(L);
-  for (h = r->headers; h != NULL; h = h->next) {
+  /* a session's shared lists are gone once it is closed */
+  if (r->headers != NULL || (r->s != NULL && r->s->multi != NULL))
+    for (h = r->sent; h != NULL; h = h->next)
+      shown++;
+  shown -= r->hidden;
+  for (h = r->sent; shown > 0; h = h->next, shown--) {
     const char *colon = strchr(h->data, ':');
     const char *v = colon + 1;
     if (colon == NULL)
