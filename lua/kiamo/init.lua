@@ -154,21 +154,43 @@ end
 
 -- Requests -----------------------------------------------------------
 
+-- A response is the C request itself once it has completed (its methods
+-- status, body, header, seconds, decode, method and url), or for a
+-- transport written in Lua a table with the same methods.
+local TransportResponse = {__name = "kiamo.TransportResponse"}
+TransportResponse.__index = TransportResponse
+
+function TransportResponse:status() return self.code end
+function TransportResponse:body() return self.text end
+function TransportResponse:seconds() return self.elapsed end
+function TransportResponse:method() return self.req:method() end
+function TransportResponse:url() return self.req:url() end
+
+function TransportResponse:header(name)
+  return self.headers[name:lower()]
+end
+
+-- As req:decode(): nil when the body is empty or blank.
+function TransportResponse:decode()
+  if not self.text:find("[^ \t\r\n]") then return nil end
+  return core.decode(self.text)
+end
+
 -- Lower-cases a transport's header table for case-insensitive lookup.
-local function header_reader(headers)
+local function lower_headers(headers)
   local lower = {}
   if type(headers) == "table" then
     for k, v in pairs(headers) do
       if type(k) == "string" then lower[k:lower()] = tostring(v) end
     end
   end
-  return function(name) return lower[name:lower()] end
+  return lower
 end
 
 -- Runs one prepared request through the session's transport. Returns a
--- response {status, body, header, seconds}, or nil, err, seconds,
--- retriable (whether another attempt may not meet the same failure).
-local function run(s, opts, req, method, url)
+-- response, or nil, err, seconds, retriable (whether another attempt may
+-- not meet the same failure).
+local function run(s, opts, req, method)
   if opts.transport then
     local started = core.now()
     local status, headers, body = opts.transport(req:info())
@@ -176,7 +198,7 @@ local function run(s, opts, req, method, url)
     if status == nil then
       local kind = TRANSPORT_KINDS[headers] and headers or "transport"
       return nil, Error.new{kind = kind, message = tostring(body or headers),
-        method = method, url = url}, seconds, kind ~= "tls"
+        method = method, url = req:url()}, seconds, kind ~= "tls"
     end
     if math_type(status) ~= "integer" or status < 100 or status > 599 then
       error("kiamo: transport must return an integer HTTP status, got "
@@ -186,36 +208,39 @@ local function run(s, opts, req, method, url)
       error("kiamo: transport must return the body as a string, got "
         .. type(body), 0)
     end
-    return {status = status, body = body or "",
-            header = header_reader(headers), seconds = seconds}
+    return setmetatable({req = req, code = status, text = body or "",
+                         headers = lower_headers(headers),
+                         elapsed = seconds}, TransportResponse)
   end
   local ok, kind, message, retriable = scheduler.perform(s, req)
-  local seconds = req:seconds()
   if not ok then
     return nil, Error.new{kind = kind, message = message, method = method,
-      url = url}, seconds, retriable
+      url = req:url()}, req:seconds(), retriable
   end
-  return {status = req:status(), body = req:body(),
-          header = function(name) return req:header(name) end,
-          seconds = seconds}
+  return req
 end
 
 -- The value of a response: decoded JSON, or true for an empty 2xx body;
--- nil, err for an HTTP error or a 2xx body that is not JSON.
-local function interpret(res, method, url)
-  local status, body = res.status, res.body
+-- nil, err for an HTTP error or a 2xx body that is not JSON. A successful
+-- answer is decoded from the response's own buffer: its body becomes a
+-- Lua string only for an error.
+local function interpret(res, status, method)
   if status >= 200 and status < 300 then
-    if status == 204 or body == "" then return true end
-    local value, message = core.decode(body)
-    if value == nil then
-      return nil, Error.new{kind = "decode", status = status,
-        message = message or "empty answer", method = method, url = url,
-        body = body}
+    if status == 204 then return true end
+    local value, message = res:decode()
+    if value ~= nil then return value end
+    local body = res:body()
+    if body == "" then return true end
+    if message == nil then  -- blank: the message core.decode gives it
+      message = select(2, core.decode(body))
     end
-    return value
+    return nil, Error.new{kind = "decode", status = status,
+      message = message or "empty answer", method = method, url = res:url(),
+      body = body}
   end
+  local body = res:body()
   local fields = {kind = "http", status = status, method = method,
-                  url = url, body = body}
+                  url = res:url(), body = body}
   local value = core.decode(body)
   if type(value) == "table" then
     if type(value.code) == "string" then fields.code = value.code end
@@ -253,14 +278,15 @@ local function retry_after_seconds(value)
 end
 
 -- Whether to try again after attempt 'attempt', and after how long.
-local function retry_delay(opts, method, attempt, res, err, retriable)
+local function retry_delay(opts, method, attempt, res, status, err,
+                           retriable)
   if attempt > opts.retries then return nil end
   if res then
-    if not (IDEMPOTENT[method] and RETRY_STATUS[res.status]) then
+    if not (IDEMPOTENT[method] and RETRY_STATUS[status]) then
       return nil
     end
-    if RETRY_AFTER_STATUS[res.status] then
-      local after = retry_after_seconds(res.header("Retry-After"))
+    if RETRY_AFTER_STATUS[status] then
+      local after = retry_after_seconds(res:header("Retry-After"))
       if after then return math.min(after, opts.retry_after_max) end
     end
   elseif not retriable then
@@ -283,14 +309,12 @@ local function exchange(s, method, path, query, body, headers)
   while true do
     attempt = attempt + 1
     local req = s:prepare(method, path, query, body, headers)
-    local url = req:url()
-    local res, err, seconds, retriable = run(s, opts, req, method, url)
-    local value
+    local res, err, seconds, retriable = run(s, opts, req, method)
+    local value, status
     if res then
-      res.method, res.url = method, url
-      value, err = interpret(res, method, url)
-      seconds = res.seconds
-      if method == "DELETE" and res.status == 404 and maybe_applied then
+      status = res:status()
+      value, err = interpret(res, status, method)
+      if method == "DELETE" and status == 404 and maybe_applied then
         value, err = true, nil  -- gone: the earlier attempt deleted it
       end
     elseif err.kind ~= "connect" then
@@ -298,11 +322,12 @@ local function exchange(s, method, path, query, body, headers)
     end
     local delay
     if value == nil then
-      delay = retry_delay(opts, method, attempt, res, err, retriable)
+      delay = retry_delay(opts, method, attempt, res, status, err,
+                          retriable)
     end
     if opts.on_event then
-      opts.on_event{method = method, url = url,
-                    status = res and res.status, seconds = seconds,
+      opts.on_event{method = method, url = req:url(), status = status,
+                    seconds = res and res:seconds() or seconds,
                     attempt = attempt, error = err, retry_in = delay,
                     verify = opts.verify,
                     warning = not opts.verify and
@@ -333,7 +358,10 @@ function Session.request(s, method, path, opts)
       .. "spaces, query or fragment, got %s", describe(path))
   end
   check_table(opts, "request", "options")
-  opts = opts or {}
+  if opts == nil then
+    local value, err = exchange(s, method:upper(), path)
+    return value, err
+  end
   for k in pairs(opts) do
     if k ~= "query" and k ~= "body" and k ~= "headers" then
       raise("request", "unknown option %s", describe(k))
@@ -524,9 +552,9 @@ end
 
 -- A decode error for a 2xx answer whose JSON has the wrong shape.
 local function bad_answer(res, what)
-  return Error.new{kind = "decode", status = res.status,
-    message = "the answer " .. what, method = res.method, url = res.url,
-    body = res.body}
+  return Error.new{kind = "decode", status = res:status(),
+    message = "the answer " .. what, method = res:method(), url = res:url(),
+    body = res:body()}
 end
 
 local function entries_of(s, value, res)
@@ -670,7 +698,7 @@ end
 
 -- The id in a Location header such as /api/v3/agents/31, if any.
 local function location_id(res)
-  local location = res and res.header("Location")
+  local location = res and res:header("Location")
   local id = location and location:match("/agents/(%d+)/?$")
   return id and core.integer(id)
 end
@@ -679,7 +707,7 @@ end
 -- read back with GET when the id is known.
 local function agent_answer(s, value, res, id)
   id = id or location_id(res)
-  if value == true and id and res.method ~= "GET" then
+  if value == true and id and res:method() ~= "GET" then
     return s:agent(id)
   end
   local agent = objects.agent(s, value, id)
