@@ -16,6 +16,9 @@
 #define MAX_DEPTH  256          /* nesting accepted both ways */
 #define MAX_KEYS_ON_STACK  32   /* objects sorted without allocating */
 #define MAX_ARRAY  16777216     /* the most items an array may claim */
+#define HINT_DEPTH  16          /* depths whose table sizes are remembered */
+#define MAX_HINT  1024          /* the most room a table is made with */
+#define FIRST_HINT  4           /* the room of a table at a new depth */
 
 static const char null_sentinel = 0;  /* its address is kiamo.null */
 
@@ -613,6 +616,9 @@ static const luaL_Reg json_funcs[] = {
 };
 
 
+static void open_decoder(lua_State *L);
+
+
 /* Add encode, decode and null to the module table on the top. */
 void kj_open(lua_State *L) {
   luaL_setfuncs(L, json_funcs, 0);
@@ -624,6 +630,7 @@ void kj_open(lua_State *L) {
   lua_setfield(L, -2, "integer_mt");
   kj_pushnull(L);
   lua_setfield(L, -2, "null");
+  open_decoder(L);
 }
 
 /* }====================================================== */
@@ -635,11 +642,25 @@ void kj_open(lua_State *L) {
 ** =======================================================
 */
 
+/* The sizes of the last array and object completed at each depth, kept
+** per Lua state from one decode to the next (answers of one API share
+** their shapes): a table made with room for what it will hold is never
+** resized while it fills, nor left with room it does not use. */
+typedef struct size_hints {
+  int items[HINT_DEPTH];
+  int keys[HINT_DEPTH];
+} size_hints;
+
+static const char hints_key = 0;  /* its address: the registry key */
+
+
 typedef struct decoder {
   lua_State *L;
   int array_mt, object_mt;  /* stack slots of the two marker metatables */
+  int scratch_slot;         /* stack slot for 'scratch', nil until used */
   const char *start, *p, *end;
-  kbuf *scratch;
+  kbuf *scratch;            /* for strings with escapes; NULL until one */
+  size_hints *hints;
   int depth;
   const char *err;      /* what went wrong, when a parse returns 0 */
   const char *errpos;
@@ -650,6 +671,32 @@ static int fail(decoder *d, const char *what, const char *where) {
   d->err = what;
   d->errpos = where;
   return 0;
+}
+
+
+/* The buffer for strings with escapes, made at the first one. */
+static kbuf *scratch(decoder *d) {
+  if (d->scratch == NULL) {
+    if (!lua_checkstack(d->L, 3))
+      kc_error(d->L, "json: stack overflow");
+    d->scratch = kb_newbox(d->L);
+    lua_replace(d->L, d->scratch_slot);
+  }
+  return d->scratch;
+}
+
+
+/* The room to make for a table at the current depth. */
+static int size_hint(decoder *d, const int *sizes) {
+  int i = d->depth - 1;
+  return i < HINT_DEPTH ? sizes[i] : FIRST_HINT;
+}
+
+
+static void remember_size(decoder *d, int *sizes, lua_Integer n) {
+  int i = d->depth - 1;
+  if (i < HINT_DEPTH)
+    sizes[i] = n < MAX_HINT ? (int)n : MAX_HINT;
 }
 
 
@@ -717,8 +764,7 @@ static int decode_string(decoder *d) {
   const unsigned char *p = (const unsigned char *)d->p + 1;
   const unsigned char *end = (const unsigned char *)d->end;
   const unsigned char *run = p;
-  kbuf *b = d->scratch;
-  int escaped = 0;
+  kbuf *b = NULL;
   for (;;) {
     while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
       p++;
@@ -735,9 +781,9 @@ static int decode_string(decoder *d) {
       p += n;
       continue;
     }
-    if (!escaped) {
+    if (b == NULL) {
+      b = scratch(d);
       b->len = 0;
-      escaped = 1;
     }
     if (!kbuf_add(b, run, (size_t)(p - run)) || !kbuf_reserve(b, 4))
       kc_error(d->L, "json: not enough memory");
@@ -746,7 +792,7 @@ static int decode_string(decoder *d) {
       return 0;
     p = run = (const unsigned char *)d->p;
   }
-  if (escaped) {
+  if (b != NULL) {
     if (!kbuf_add(b, run, (size_t)(p - run)))
       kc_error(d->L, "json: not enough memory");
     lua_pushlstring(d->L, b->data, b->len);
@@ -839,12 +885,13 @@ static int decode_array(decoder *d) {
   lua_State *L = d->L;
   lua_Integer n = 0;
   d->p++;
-  lua_createtable(L, 4, 0);
+  lua_createtable(L, size_hint(d, d->hints->items), 0);
   lua_pushvalue(L, d->array_mt);
   lua_setmetatable(L, -2);
   skip_space(d);
   if (d->p < d->end && *d->p == ']') {
     d->p++;
+    remember_size(d, d->hints->items, 0);
     return 1;
   }
   for (;;) {
@@ -856,6 +903,7 @@ static int decode_array(decoder *d) {
       return fail(d, "unfinished array", d->p);
     if (*d->p == ']') {
       d->p++;
+      remember_size(d, d->hints->items, n);
       return 1;
     }
     if (*d->p != ',')
@@ -867,13 +915,15 @@ static int decode_array(decoder *d) {
 
 static int decode_object(decoder *d) {
   lua_State *L = d->L;
+  lua_Integer n = 0;
   d->p++;
-  lua_createtable(L, 0, 4);
+  lua_createtable(L, 0, size_hint(d, d->hints->keys));
   lua_pushvalue(L, d->object_mt);
   lua_setmetatable(L, -2);
   skip_space(d);
   if (d->p < d->end && *d->p == '}') {
     d->p++;
+    remember_size(d, d->hints->keys, 0);
     return 1;
   }
   for (;;) {
@@ -889,11 +939,13 @@ static int decode_object(decoder *d) {
     if (!decode_value(d))
       return 0;
     lua_rawset(L, -3);
+    n++;
     skip_space(d);
     if (d->p >= d->end)
       return fail(d, "unfinished object", d->p);
     if (*d->p == '}') {
       d->p++;
+      remember_size(d, d->hints->keys, n);
       return 1;
     }
     if (*d->p != ',')
@@ -947,19 +999,44 @@ static int decode_value(decoder *d) {
 }
 
 
+static void init_hints(size_hints *h) {
+  int i;
+  for (i = 0; i < HINT_DEPTH; i++)
+    h->items[i] = h->keys[i] = FIRST_HINT;
+}
+
+
+/* Keep the state's size hints in the registry. */
+static void open_decoder(lua_State *L) {
+  lua_pushlightuserdata(L, (void *)&hints_key);
+  init_hints((size_hints *)kc_newuserdata(L, sizeof(size_hints)));
+  lua_rawset(L, LUA_REGISTRYINDEX);
+}
+
+
 /* Decode s[0..len) and push the value; on failure push nil and a message
 ** naming the byte offset. Returns the number of values pushed. Raises
 ** only when memory runs out. 's' must stay anchored meanwhile. */
 int kj_decode(lua_State *L, const char *s, size_t len) {
   decoder d;
+  size_hints fresh;
   int base = lua_gettop(L);
   luaL_checkstack(L, 8, "json: stack overflow");
   luaL_getmetatable(L, KIAMO_ARRAY);
   luaL_getmetatable(L, KIAMO_OBJECT);
+  lua_pushlightuserdata(L, (void *)&hints_key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  lua_pushnil(L);
   d.L = L;
   d.array_mt = base + 1;
   d.object_mt = base + 2;
-  d.scratch = kb_newbox(L);
+  d.hints = (size_hints *)lua_touserdata(L, base + 3);
+  if (d.hints == NULL) {  /* the state's are missing: this decode's own */
+    init_hints(&fresh);
+    d.hints = &fresh;
+  }
+  d.scratch_slot = base + 4;
+  d.scratch = NULL;
   d.start = d.p = s;
   d.end = s + len;
   d.depth = 0;
@@ -968,13 +1045,15 @@ int kj_decode(lua_State *L, const char *s, size_t len) {
     skip_space(&d);
     if (d.p == d.end) {
       lua_replace(L, base + 1);
-      kb_freebox(L, base + 3);
+      if (d.scratch != NULL)
+        kb_freebox(L, d.scratch_slot);
       lua_settop(L, base + 1);
       return 1;
     }
     fail(&d, "unexpected data after the value", d.p);
   }
-  kb_freebox(L, base + 3);
+  if (d.scratch != NULL)
+    kb_freebox(L, d.scratch_slot);
   lua_settop(L, base);
   lua_pushnil(L);
   lua_pushfstring(L, "json: at byte %d: %s", (int)(d.errpos - s) + 1,
