@@ -1,7 +1,8 @@
 -- kiamo.objects: agent and planning-entry objects.
--- An object is an empty proxy table: its fields live in a private state
--- reached through a key only this module holds, so that methods always
--- win over fields of the same name. `obj.name` looks up the methods table
+-- An object is a proxy table holding only its fields table and its
+-- session, under keys only this module holds, so that methods always win
+-- over fields of the same name. The fields table is the decoded answer
+-- itself, adopted rather than copied. `obj.name` looks up the methods table
 -- first, then the fields; `obj:fields()` returns a copy of every field,
 -- shadowed ones included; `pairs(obj)` walks the fields; fields are
 -- read-only (change an agent with `agent:update{...}`).
@@ -11,14 +12,16 @@ local compat = require "kiamo.compat"
 
 local objects = {}
 
-local STATE = {}  -- the private key; its value is {session=, fields=}
+local FIELDS, SESSION = {}, {}  -- the private keys
 
-local function state_of(obj, name)
-  local state = type(obj) == "table" and rawget(obj, STATE)
-  if not state then
+-- The fields of an object; raises (blaming the caller of 'name') when
+-- obj is not one.
+local function fields_of(obj, name)
+  local fields = type(obj) == "table" and rawget(obj, FIELDS)
+  if not fields then
     error(string.format("kiamo: %s: object expected", name), 3)
   end
-  return state
+  return fields
 end
 
 -- True for a table that is not a decoded or marked JSON array.
@@ -38,23 +41,23 @@ local function object_type(name, methods)
   function mt.__index(obj, key)
     local method = methods[key]
     if method ~= nil then return method end
-    return rawget(obj, STATE).fields[key]
+    return rawget(obj, FIELDS)[key]
   end
   function mt.__newindex(_, key)
     error(string.format("kiamo: %s fields are read-only (field %s)", name,
       tostring(key)), 2)
   end
   function mt.__pairs(obj)
-    return next, rawget(obj, STATE).fields, nil
+    return next, rawget(obj, FIELDS), nil
   end
   function methods.fields(obj)
-    return copy_object(state_of(obj, "fields").fields)
+    return copy_object(fields_of(obj, "fields"))
   end
   return mt
 end
 
 local function new_object(mt, session, fields)
-  return setmetatable({[STATE] = {session = session, fields = fields}}, mt)
+  return setmetatable({[FIELDS] = fields, [SESSION] = session}, mt)
 end
 
 -- Agents -------------------------------------------------------------
@@ -72,11 +75,12 @@ local function id_object(v)
 end
 
 -- The fields of an agent in the GET representation, whichever of the two
--- shapes the server answered. The other shape carries `localization`
+-- shapes the server answered: the decoded answer itself, changed in
+-- place for the other shape. The other shape carries `localization`
 -- {language, timezone}, `ids` {mail, login} and bare `group`/`team` ids;
 -- its group and team become {id = n} (no label: the answer has none).
 local function normalise_agent(value)
-  local fields = copy_object(value)
+  local fields = value
   local other = value.localization ~= nil or value.ids ~= nil
     or compat.math_type(value.group) == "integer"
   if not other then return fields end
@@ -114,31 +118,30 @@ function objects.is_agent(v)
 end
 
 local function agent_id(agent, name)
-  local state = state_of(agent, name)
-  local id = state.fields.id
+  local id = fields_of(agent, name).id
   if id == nil then
     error(string.format("kiamo: %s: the agent has no id (the server's "
       .. "answer carried none)", name), 3)
   end
-  return state.session, id, state
+  return rawget(agent, SESSION), id
 end
 
 -- agent:update{...}: PATCH the fields, then refresh this object in place
 -- from the answer. Returns the agent, or nil, err.
 function AGENT_METHODS.update(agent, changes)
-  local session, id, state = agent_id(agent, "update")
+  local session, id = agent_id(agent, "update")
   local fresh, err = session:update_agent(id, changes)
   if not fresh then return nil, err end
-  state.fields = rawget(fresh, STATE).fields
+  rawset(agent, FIELDS, rawget(fresh, FIELDS))
   return agent
 end
 
 -- agent:reload(): GET the agent again, refreshing this object in place.
 function AGENT_METHODS.reload(agent)
-  local session, id, state = agent_id(agent, "reload")
+  local session, id = agent_id(agent, "reload")
   local fresh, err = session:agent(id)
   if not fresh then return nil, err end
-  state.fields = rawget(fresh, STATE).fields
+  rawset(agent, FIELDS, rawget(fresh, FIELDS))
   return agent
 end
 
@@ -149,7 +152,7 @@ function AGENT_METHODS.delete(agent)
 end
 
 function AGENT.__tostring(agent)
-  local f = rawget(agent, STATE).fields
+  local f = rawget(agent, FIELDS)
   return string.format("kiamo.Agent %s (%s, login %s)", tostring(f.id),
     tostring(f.last_name), tostring(f.login))
 end
@@ -159,9 +162,11 @@ end
 local ENTRY_METHODS = {}
 local ENTRY = object_type("kiamo.PlanningEntry", ENTRY_METHODS)
 
+-- objects.entry(session, value) -> entry object adopting the decoded
+-- value as its fields, or nil if the value is not a JSON object.
 function objects.entry(session, value)
   if not is_object(value) then return nil end
-  return new_object(ENTRY, session, copy_object(value))
+  return new_object(ENTRY, session, value)
 end
 
 objects.PlanningEntry = ENTRY
@@ -173,14 +178,13 @@ end
 -- entry:delete(): DELETE the planning of this entry's period, activity
 -- and agent. Returns true, or nil, err.
 function ENTRY_METHODS.delete(entry)
-  local state = state_of(entry, "delete")
-  local f = state.fields
-  return state.session:delete_planning{periods = {f.period},
+  local f = fields_of(entry, "delete")
+  return rawget(entry, SESSION):delete_planning{periods = {f.period},
     activities = {f.activity}, agents = {f.agent}}
 end
 
 function ENTRY.__tostring(entry)
-  local f = rawget(entry, STATE).fields
+  local f = rawget(entry, FIELDS)
   local period = type(f.period) == "table" and f.period or {}
   return string.format("kiamo.PlanningEntry %s..%s activity %s agent %s",
     tostring(period.startTime), tostring(period.endTime),
