@@ -47,7 +47,7 @@ typedef struct session {
   request *running;         /* requests inside 'multi' */
   /* The header lists of requests without extra headers, built once and
   ** shared: freed only at close, once no transfer can use them. */
-  struct curl_slist *plain_headers;   /* token, Accept, Expect:, ... */
+  struct curl_slist *plain_headers;   /* token, Accept, ... */
   struct curl_slist *json_headers;    /* the same with Content-Type */
   int hidden;               /* lines at their end that req:info() hides */
 } session;
@@ -102,8 +102,27 @@ static void push_uservalue(lua_State *L, int idx, int field) {
 }
 
 
+/* Every function of both types has the two metatables as upvalues. */
+#define SESSION_MT  lua_upvalueindex(1)
+#define REQUEST_MT  lua_upvalueindex(2)
+
+
+/* luaL_checkudata, its common case first: a userdata whose metatable is
+** the upvalue 'mt', found without looking the type name up. */
+static void *check_type(lua_State *L, int idx, int mt, const char *name) {
+  void *p = lua_touserdata(L, idx);
+  if (p != NULL && lua_getmetatable(L, idx)) {
+    int same = lua_rawequal(L, -1, mt);
+    lua_pop(L, 1);
+    if (same)
+      return p;
+  }
+  return luaL_checkudata(L, idx, name);
+}
+
+
 static session *check_session(lua_State *L, int idx) {
-  return (session *)luaL_checkudata(L, idx, KIAMO_SESSION);
+  return (session *)check_type(L, idx, SESSION_MT, KIAMO_SESSION);
 }
 
 
@@ -116,7 +135,7 @@ static session *open_session(lua_State *L, int idx) {
 
 
 static request *check_request(lua_State *L, int idx) {
-  return (request *)luaL_checkudata(L, idx, KIAMO_REQUEST);
+  return (request *)check_type(L, idx, REQUEST_MT, KIAMO_REQUEST);
 }
 
 
@@ -455,19 +474,19 @@ static int append_lines(struct curl_slist **list, const char *const *lines,
 /* The two header lists shared by the requests of 's' without extra
 ** headers, in the order of a request's own list (session_prepare). */
 static void build_session_headers(lua_State *L, session *s) {
-  const char *plain[5], *json[6];
+  const char *plain[4], *json[6];
   int n = 0;
   plain[0] = json[0] = s->token_header;
   plain[1] = json[1] = ACCEPT_JSON;
   json[2] = CONTENT_TYPE_JSON;
-  plain[2] = json[3] = NO_EXPECT;
+  json[3] = NO_EXPECT;  /* libcurl adds Expect only for a body */
   if (s->agent_header != NULL) {
-    plain[3] = json[4] = s->agent_header;
+    plain[2] = json[4] = s->agent_header;
     n = 1;
   }
-  plain[3 + n] = json[4 + n] = ACCEPT_GZIP;
+  plain[2 + n] = json[4 + n] = ACCEPT_GZIP;
   s->hidden = n + 1;
-  if (!append_lines(&s->plain_headers, plain, 4 + n) ||
+  if (!append_lines(&s->plain_headers, plain, 3 + n) ||
       !append_lines(&s->json_headers, json, 5 + n))
     kc_error(L, "kiamo.session: not enough memory");
 }
@@ -834,9 +853,15 @@ static int session_prepare(lua_State *L) {
   memset(r, 0, sizeof(request));
   luaL_getmetatable(L, KIAMO_REQUEST);
   lua_setmetatable(L, -2);
-  lua_createtable(L, 1, 0);   /* user value: {session} keeps it alive */
+  /* its user value keeps the session alive: the session itself, or
+  ** {session} where a user value must be a table */
+#if LUA_VERSION_NUM < 503
+  lua_createtable(L, 1, 0);
   lua_pushvalue(L, 1);
   lua_rawseti(L, -2, 1);
+#else
+  lua_pushvalue(L, 1);
+#endif
   kc_setuservalue(L, -2);
   r->s = s;
   r->max_body = s->max_body;
@@ -879,7 +904,8 @@ static int session_prepare(lua_State *L) {
 
 
 /* Put the ready request at 'idx' into the multi handle and anchor it in
-** the session's user value until it completes. */
+** the session's user value until it completes; 'idx' 0: no anchor (the
+** caller keeps it alive until it completes). */
 static void start(lua_State *L, session *s, request *r, int idx) {
   if (r->state != REQ_READY)
     kc_error(L, "kiamo: request was already performed");
@@ -897,11 +923,13 @@ static void start(lua_State *L, session *s, request *r, int idx) {
   r->next = s->running;
   if (s->running != NULL) s->running->prev = r;
   s->running = r;
-  push_uservalue(L, 1, ANCHORS);
-  lua_pushvalue(L, idx);
-  lua_pushboolean(L, 1);
-  lua_rawset(L, -3);
-  lua_pop(L, 1);
+  if (idx != 0) {
+    push_uservalue(L, 1, ANCHORS);
+    lua_pushvalue(L, idx);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+  }
 }
 
 
@@ -1003,17 +1031,12 @@ static int push_outcome(lua_State *L, request *r) {
 static int session_perform(lua_State *L) {
   session *s = open_session(L, 1);
   request *r = check_request(L, 2);
-  start(L, s, r, 2);
+  start(L, s, r, 0);  /* the argument keeps it alive: no anchor */
   while (r->state != REQ_DONE) {
     if (drive(s) > 0 && r->state != REQ_DONE)
       curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
   }
   /* others that completed stay for s:wait */
-  push_uservalue(L, 1, ANCHORS);
-  lua_pushvalue(L, 2);
-  lua_pushnil(L);
-  lua_rawset(L, -3);
-  lua_pop(L, 1);
   return push_outcome(L, r);
 }
 
@@ -1241,24 +1264,39 @@ static const luaL_Reg request_methods[] = {
 };
 
 
+/* Set the functions 'l' into the table at 't', each with the two
+** metatables (at 'smt' and 'rmt') as its upvalues. */
+static void set_funcs(lua_State *L, int t, const luaL_Reg *l, int smt,
+                      int rmt) {
+  for (; l->name != NULL; l++) {
+    lua_pushvalue(L, smt);
+    lua_pushvalue(L, rmt);
+    lua_pushcclosure(L, l->func, 2);
+    lua_setfield(L, t, l->name);
+  }
+}
+
+
 /* Register both types; leave 'session' and 'Session' (its methods table)
 ** in the module table on the top. */
 void ks_open(lua_State *L) {
+  int module = lua_gettop(L), smt = module + 1, rmt = module + 2;
   luaL_newmetatable(L, KIAMO_SESSION);
-  luaL_setfuncs(L, session_meta, 0);
-  lua_newtable(L);
-  luaL_setfuncs(L, session_methods, 0);
-  lua_pushvalue(L, -1);
-  lua_setfield(L, -3, "__index");
-  lua_setfield(L, -3, "Session");   /* module.Session = methods */
-  lua_pop(L, 1);
   luaL_newmetatable(L, KIAMO_REQUEST);
-  lua_pushcfunction(L, request_gc);
-  lua_setfield(L, -2, "__gc");
+  set_funcs(L, smt, session_meta, smt, rmt);
   lua_newtable(L);
-  luaL_setfuncs(L, request_methods, 0);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+  set_funcs(L, module + 3, session_methods, smt, rmt);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, smt, "__index");
+  lua_setfield(L, module, "Session");   /* module.Session = methods */
+  lua_pushvalue(L, smt);
+  lua_pushvalue(L, rmt);
+  lua_pushcclosure(L, request_gc, 2);
+  lua_setfield(L, rmt, "__gc");
+  lua_newtable(L);
+  set_funcs(L, module + 3, request_methods, smt, rmt);
+  lua_setfield(L, rmt, "__index");
+  lua_settop(L, module);
   lua_pushcfunction(L, l_session);
   lua_setfield(L, -2, "session");
 }
