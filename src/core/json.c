@@ -758,6 +758,22 @@ static int decode_escape(decoder *d, kbuf *b) {
 }
 
 
+/* plain[c]: byte c stands for itself inside a JSON string (ASCII from
+** the space up, other than the quote and the backslash). */
+static const unsigned char plain[256] = {
+#define P16  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+#define Z16  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+  Z16, Z16,
+  1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,   /* '"' */
+  P16, P16,
+  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,   /* '\\' */
+  P16, P16,
+  Z16, Z16, Z16, Z16, Z16, Z16, Z16, Z16
+#undef P16
+#undef Z16
+};
+
+
 /* Push the string whose opening quote is at d->p. Strings without
 ** escapes (nearly all) are pushed straight from the input. */
 static int decode_string(decoder *d) {
@@ -766,7 +782,7 @@ static int decode_string(decoder *d) {
   const unsigned char *run = p;
   kbuf *b = NULL;
   for (;;) {
-    while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+    while (p < end && plain[*p])
       p++;
     if (p >= end)
       return fail(d, "unfinished string", d->p);
