@@ -45,6 +45,8 @@ typedef struct session {
   CURL *pool[POOL_SIZE];    /* idle easy handles, set up for 's' */
   int npool;
   request *running;         /* requests inside 'multi' */
+  request *done_first;      /* anchored requests completed since the */
+  request *done_last;       /* last s:wait, in the order they ended */
   /* The header lists of requests without extra headers, built once and
   ** shared: freed only at close, once no transfer can use them. */
   struct curl_slist *plain_headers;   /* token, Accept, ... */
@@ -77,6 +79,8 @@ struct request {
   long status;
   double seconds;
   request *prev, *next;     /* links in s->running */
+  int anchored;             /* started by s:start: s:wait reports it */
+  request *done_next;       /* link in s->done_first */
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -87,9 +91,10 @@ struct request {
 ** =======================================================
 */
 
-/* A session's user value is a table {anchors, data}: anchors has the
-** requests in flight as keys (so they are not collected while libcurl
-** uses them), data is the Lua layer's table (s:data()). */
+/* A session's user value is a table {anchors, data}: anchors maps each
+** request started by s:start (a light userdata of its address) to the
+** request itself, so that it is not collected while libcurl uses it and
+** s:wait finds it again; data is the Lua layer's table (s:data()). */
 #define ANCHORS  1
 #define DATA  2
 
@@ -239,6 +244,12 @@ static void finish(request *r, CURLcode result) {
     r->head_cut = 1;  /* libcurl takes such an answer for a whole one */
   r->state = REQ_DONE;
   release_easy(r);
+  if (r->anchored) {
+    r->done_next = NULL;
+    if (s->done_last != NULL) s->done_last->done_next = r;
+    else s->done_first = r;
+    s->done_last = r;
+  }
 }
 
 
@@ -314,6 +325,7 @@ static void close_session(session *s) {
   int i;
   if (s->multi != NULL) {
     abort_running(s);
+    s->done_first = s->done_last = NULL;
     for (i = 0; i < s->npool; i++)
       curl_easy_cleanup(s->pool[i]);
     s->npool = 0;
@@ -925,28 +937,12 @@ static void start(lua_State *L, session *s, request *r, int idx) {
   s->running = r;
   if (idx != 0) {
     push_uservalue(L, 1, ANCHORS);
+    lua_pushlightuserdata(L, (void *)r);
     lua_pushvalue(L, idx);
-    lua_pushboolean(L, 1);
     lua_rawset(L, -3);
     lua_pop(L, 1);
+    r->anchored = 1;
   }
-}
-
-
-/* Forget the anchors of completed requests (session at 1). */
-static void unanchor_done(lua_State *L) {
-  push_uservalue(L, 1, ANCHORS);
-  lua_pushnil(L);
-  while (lua_next(L, -2) != 0) {
-    request *r = (request *)lua_touserdata(L, -2);
-    lua_pop(L, 1);
-    if (r->state == REQ_DONE) {
-      lua_pushvalue(L, -1);
-      lua_pushnil(L);
-      lua_rawset(L, -4);  /* clearing a field during lua_next is allowed */
-    }
-  }
-  lua_pop(L, 1);
 }
 
 
@@ -1067,17 +1063,20 @@ static int session_wait(lua_State *L) {
   lua_settop(L, 1);
   lua_newtable(L);
   push_uservalue(L, 1, ANCHORS);
-  lua_pushnil(L);
-  while (lua_next(L, 3) != 0) {
-    request *r = (request *)lua_touserdata(L, -2);
-    lua_pop(L, 1);
-    if (r->state == REQ_DONE) {
-      lua_pushvalue(L, -1);
-      lua_rawseti(L, 2, ++n);
-    }
+  while (s->done_first != NULL) {
+    request *r = s->done_first;
+    s->done_first = r->done_next;
+    r->done_next = NULL;
+    r->anchored = 0;
+    lua_pushlightuserdata(L, (void *)r);
+    lua_rawget(L, 3);
+    lua_rawseti(L, 2, ++n);
+    lua_pushlightuserdata(L, (void *)r);
+    lua_pushnil(L);
+    lua_rawset(L, 3);
   }
+  s->done_last = NULL;
   lua_pop(L, 1);
-  unanchor_done(L);
   return 1;
 }
 
