@@ -52,7 +52,9 @@ local function engine_of(s)
       limit = DEFAULT_CONCURRENCY,
       ready = {},       -- tasks to resume, with their resume values
       waiting = {},     -- request -> task
-      queued = {},      -- {task, req} waiting for a slot
+      -- requests waiting for a slot, first in first out: the task and
+      -- the request at each index from queue_head to queue_tail
+      queued_task = {}, queued_req = {}, queue_head = 1, queue_tail = 0,
       sleepers = {},    -- tasks sleeping, each with wake_at
       inflight = 0,
       unfinished = 0,
@@ -64,6 +66,13 @@ end
 
 local function make_ready(e, task, ...)
   task.resume_with = compat.pack(...)
+  e.ready[#e.ready + 1] = task
+end
+
+-- Ready to resume with the outcome of its request, read at resumption
+-- (no table per request).
+local function make_ready_with_outcome(e, task, req)
+  task.outcome_of = req
   e.ready[#e.ready + 1] = task
 end
 
@@ -89,30 +98,57 @@ local function start_request(e, task, req)
     e.inflight = e.inflight + 1
     e.waiting[req] = task
   else
-    e.queued[#e.queued + 1] = {task, req}
+    local tail = e.queue_tail + 1
+    e.queued_task[tail], e.queued_req[tail] = task, req
+    e.queue_tail = tail
+  end
+end
+
+-- The oldest queued request and its task, taken off the queue; nil when
+-- it is empty.
+local function dequeue(e)
+  local head = e.queue_head
+  if head > e.queue_tail then return nil end
+  local task, req = e.queued_task[head], e.queued_req[head]
+  e.queued_task[head], e.queued_req[head] = nil, nil
+  if head == e.queue_tail then
+    e.queue_head, e.queue_tail = 1, 0
+  else
+    e.queue_head = head + 1
+  end
+  return task, req
+end
+
+-- File what a task asks for next, from what coroutine.resume returned.
+local function after_resume(e, task, ok, what, ...)
+  if coroutine.status(task.co) == "dead" then
+    if ok then
+      finish(e, task, compat.pack(what, ...))
+    else
+      finish(e, task, compat.pack(nil, what))
+    end
+  elseif what == REQUEST then
+    start_request(e, task, (...))
+  elseif what == SLEEP then
+    task.wake_at = core.now() + (...)
+    e.sleepers[#e.sleepers + 1] = task
+  else
+    make_ready(e, task)  -- a plain yield: give way, resume next round
   end
 end
 
 -- Resume one task and file what it asks for next.
 local function resume(e, task)
+  local req = task.outcome_of
+  if req ~= nil then
+    task.outcome_of = nil
+    return after_resume(e, task, coroutine.resume(task.co, req:outcome()))
+  end
   local args = task.resume_with
   task.resume_with = nil
-  local r = compat.pack(coroutine.resume(task.co, compat.unpack(args, 1,
+  return after_resume(e, task, coroutine.resume(task.co,
+                                                compat.unpack(args, 1,
                                                               args.n)))
-  if coroutine.status(task.co) == "dead" then
-    if r[1] then
-      finish(e, task, compat.pack(compat.unpack(r, 2, r.n)))
-    else
-      finish(e, task, compat.pack(nil, r[2]))
-    end
-  elseif r[2] == REQUEST then
-    start_request(e, task, r[3])
-  elseif r[2] == SLEEP then
-    task.wake_at = core.now() + r[3]
-    e.sleepers[#e.sleepers + 1] = task
-  else
-    make_ready(e, task)  -- a plain yield: give way, resume next round
-  end
 end
 
 local function resume_ready(e)
@@ -145,10 +181,9 @@ local function fail_all(e)
     e.waiting[req] = nil
     make_ready(e, task, closed_outcome())
   end
-  for _, item in ipairs(e.queued) do
-    make_ready(e, item[1], closed_outcome())
+  for _ = e.queue_head, e.queue_tail do
+    make_ready(e, (dequeue(e)), closed_outcome())
   end
-  e.queued = {}
   e.inflight = 0
 end
 
@@ -159,12 +194,11 @@ local function collect(e, done)
     if task ~= nil then
       e.waiting[req] = nil
       e.inflight = e.inflight - 1
-      make_ready(e, task, req:outcome())
+      make_ready_with_outcome(e, task, req)
     end
   end
-  while e.inflight < e.limit and #e.queued > 0 do
-    local item = table.remove(e.queued, 1)
-    start_request(e, item[1], item[2])
+  while e.inflight < e.limit and e.queue_head <= e.queue_tail do
+    start_request(e, dequeue(e))
   end
 end
 
