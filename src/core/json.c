@@ -19,6 +19,7 @@
 #define HINT_DEPTH  16          /* depths whose table sizes are remembered */
 #define MAX_HINT  1024          /* the most room a table is made with */
 #define FIRST_HINT  4           /* the room of a table at a new depth */
+#define LONG_ARRAY  4096        /* items after which an array is remade */
 
 static const char null_sentinel = 0;  /* its address is kiamo.null */
 
@@ -897,6 +898,66 @@ static int decode_number(decoder *d) {
 static int decode_value(decoder *d);
 
 
+/* The number of items left in the array whose text goes on at 'p' (just
+** after an item), skimmed without decoding: its commas outside strings
+** and nested values. 0 when the text ends before the array. */
+static size_t count_rest(const char *p, const char *end) {
+  size_t items = 0;
+  int depth = 0;
+  while (p < end) {
+    switch (*p++) {
+      case '"':
+        for (;;) {  /* to the closing quote: one after an even run of \\ */
+          const char *q = (const char *)memchr(p, '"', (size_t)(end - p));
+          const char *b = q;
+          if (q == NULL)
+            return 0;
+          while (b > p && b[-1] == '\\')
+            b--;
+          p = q + 1;
+          if ((q - b) % 2 == 0)
+            break;
+        }
+        break;
+      case '[': case '{':
+        depth++;
+        break;
+      case ']': case '}':
+        if (depth-- == 0)
+          return items;
+        break;
+      case ',':
+        if (depth == 0)
+          items++;
+        break;
+      default:
+        break;
+    }
+  }
+  return 0;
+}
+
+
+/* A long array (its first LONG_ARRAY items decoded, in the table on the
+** top) is remade with room for all its items at once: doubling as it
+** fills would leave it with up to twice the room it needs. */
+static void make_room(decoder *d, lua_Integer n) {
+  lua_State *L = d->L;
+  size_t rest = count_rest(d->p, d->end);
+  lua_Integer i;
+  if (rest == 0 || rest > MAX_ARRAY)
+    return;  /* malformed, or claims too much: decoding will tell */
+  lua_createtable(L, (int)(n + (lua_Integer)rest), 0);
+  lua_pushvalue(L, d->array_mt);
+  lua_setmetatable(L, -2);
+  for (i = 1; i <= n; i++) {
+    lua_rawgeti(L, -2, i);
+    lua_rawseti(L, -2, i);
+  }
+  lua_replace(L, -2);
+}
+
+
 static int decode_array(decoder *d) {
   lua_State *L = d->L;
   lua_Integer n = 0;
@@ -914,6 +975,8 @@ static int decode_array(decoder *d) {
     if (!decode_value(d))
       return 0;
     lua_rawseti(L, -2, ++n);
+    if (n == LONG_ARRAY)
+      make_room(d, n);
     skip_space(d);
     if (d->p >= d->end)
       return fail(d, "unfinished array", d->p);
