@@ -562,14 +562,16 @@ local function entries_of(s, value, res)
   then
     return nil, bad_answer(res, "has no data array")
   end
-  local data = {}
-  for i, item in ipairs(value.data) do
-    data[i] = objects.entry(s, item)
-    if not data[i] then
+  -- the decoded array becomes the list of entries, item by item
+  local data = value.data
+  for i = 1, #data do
+    local entry = objects.entry(s, data[i])
+    if not entry then
       return nil, bad_answer(res, "has a data item that is not an object")
     end
+    data[i] = entry
   end
-  return data
+  return setmetatable(data, nil)
 end
 
 -- s:create_planning{periods=, activities=, agents=} -> list of entries,
