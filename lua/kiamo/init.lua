@@ -344,22 +344,40 @@ local function check_table(v, where, name)
   end
 end
 
+-- Methods already checked, each with its upper-case verb; a few only,
+-- so that made-up methods cannot grow it without bound.
+local known_verbs, verbs_known, MAX_VERBS = {}, 0, 32
+-- Paths already checked, forgotten all at once when there are too many.
+local known_paths, paths_known, MAX_PATHS = {}, 0, 256
+local SLASH = string.byte("/")
+
 -- s:request(method, path, {query=, body=, headers=}) -> the decoded
 -- answer (true when a 2xx has no body, and for 204), or nil, err. path is
 -- relative to {url}/api/{version} and may not hold a query: use query.
 function Session.request(s, method, path, opts)
-  if type(method) ~= "string" or not method:match("^%a+$") then
-    raise("request", "method must be an HTTP verb such as \"GET\", got %s",
-      describe(method))
+  local verb = known_verbs[method]
+  if verb == nil then
+    if type(method) ~= "string" or not method:match("^%a+$") then
+      raise("request", "method must be an HTTP verb such as \"GET\", got "
+        .. "%s", describe(method))
+    end
+    verb = method:upper()
+    if verbs_known < MAX_VERBS then
+      known_verbs[method], verbs_known = verb, verbs_known + 1
+    end
   end
-  if type(path) ~= "string" or path:sub(1, 1) ~= "/"
-    or path:find("[%s%c?#]") then
-    raise("request", "path must be a string starting with \"/\" without "
-      .. "spaces, query or fragment, got %s", describe(path))
+  if not known_paths[path] then
+    if type(path) ~= "string" or path:byte(1) ~= SLASH
+      or path:find("[%s%c?#]") then
+      raise("request", "path must be a string starting with \"/\" "
+        .. "without spaces, query or fragment, got %s", describe(path))
+    end
+    if paths_known == MAX_PATHS then known_paths, paths_known = {}, 0 end
+    known_paths[path], paths_known = true, paths_known + 1
   end
   check_table(opts, "request", "options")
   if opts == nil then
-    local value, err = exchange(s, method:upper(), path)
+    local value, err = exchange(s, verb, path)
     return value, err
   end
   for k in pairs(opts) do
@@ -369,8 +387,8 @@ function Session.request(s, method, path, opts)
   end
   check_table(opts.query, "request", "query")
   check_table(opts.headers, "request", "headers")
-  local value, err = exchange(s, method:upper(), path, opts.query,
-    opts.body, opts.headers)
+  local value, err = exchange(s, verb, path, opts.query, opts.body,
+    opts.headers)
   return value, err
 end
 
