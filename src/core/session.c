@@ -816,12 +816,12 @@ static int configure(request *r) {
   int post = strcmp(r->method, "POST") == 0;
   int ok = 1;
 #define SET(opt, v)  ok &= curl_easy_setopt(e, opt, v) == CURLE_OK
+  SET(CURLOPT_ERRORBUFFER, r->errbuf);  /* first: the last one is freed */
   SET(CURLOPT_URL, r->url.data);
   SET(CURLOPT_PRIVATE, (char *)r);
   SET(CURLOPT_HTTPHEADER, r->sent);
   SET(CURLOPT_WRITEDATA, (void *)r);
   SET(CURLOPT_HEADERDATA, (void *)r);
-  SET(CURLOPT_ERRORBUFFER, r->errbuf);
   SET(CURLOPT_HTTPGET, 1L);  /* back to a plain GET: no body, not HEAD */
   SET(CURLOPT_FRESH_CONNECT,
       (long)(post || strcmp(r->method, "PATCH") == 0));
