@@ -20,6 +20,8 @@
 #define MAX_HINT  1024          /* the most room a table is made with */
 #define FIRST_HINT  4           /* the room of a table at a new depth */
 #define LONG_ARRAY  4096        /* items after which an array is remade */
+#define KEY_SLOTS  64           /* object keys remembered */
+#define MAX_KEY_LEN  40         /* the longest key remembered */
 
 static const char null_sentinel = 0;  /* its address is kiamo.null */
 
@@ -643,13 +645,20 @@ void kj_open(lua_State *L) {
 ** =======================================================
 */
 
-/* The sizes of the last array and object completed at each depth, kept
-** per Lua state from one decode to the next (answers of one API share
-** their shapes): a table made with room for what it will hold is never
-** resized while it fills, nor left with room it does not use. */
+/* What a Lua state's decoder keeps from one decode to the next (answers
+** of one API share their shapes and their keys):
+** - the sizes of the last array and object completed at each depth: a
+**   table made with room for what it will hold is never resized while
+**   it fills, nor left with room it does not use;
+** - the last object keys met, by a hash of their bytes: key[i] holds the
+**   bytes of the string in slot i + 1 of the userdata's user value (a
+**   table that keeps those strings alive), or is NULL; a key found there
+**   is pushed without Lua hashing and interning it again. */
 typedef struct size_hints {
   int items[HINT_DEPTH];
   int keys[HINT_DEPTH];
+  const char *key[KEY_SLOTS];
+  size_t key_len[KEY_SLOTS];
 } size_hints;
 
 static const char hints_key = 0;  /* its address: the registry key */
@@ -659,6 +668,8 @@ typedef struct decoder {
   lua_State *L;
   int array_mt, object_mt;  /* stack slots of the two marker metatables */
   int scratch_slot;         /* stack slot for 'scratch', nil until used */
+  int keys_slot;            /* stack slot of the strings of hints->key, or
+                               0 without */
   const char *start, *p, *end;
   kbuf *scratch;            /* for strings with escapes; NULL until one */
   size_hints *hints;
@@ -992,6 +1003,39 @@ static int decode_array(decoder *d) {
 }
 
 
+/* Push the object key whose opening quote is at d->p: a plain one (no
+** escape, ASCII) from the keys remembered when it is there. */
+static int decode_key(decoder *d) {
+  const unsigned char *s = (const unsigned char *)d->p + 1, *p = s;
+  const unsigned char *end = (const unsigned char *)d->end;
+  size_hints *h = d->hints;
+  size_t len;
+  unsigned slot;
+  if (d->keys_slot == 0)
+    return decode_string(d);
+  while (p < end && plain[*p])
+    p++;
+  len = (size_t)(p - s);
+  if (p >= end || *p != '"' || len > MAX_KEY_LEN)
+    return decode_string(d);  /* anything else, errors included */
+  slot = (unsigned)(len * 31 + (len ? s[0] * 7u + s[len / 2] * 3u +
+                                      s[len - 1] : 0)) % KEY_SLOTS;
+  if (h->key[slot] != NULL && h->key_len[slot] == len &&
+      memcmp(h->key[slot], s, len) == 0)
+    lua_rawgeti(d->L, d->keys_slot, (lua_Integer)slot + 1);
+  else {
+    h->key[slot] = NULL;  /* until the slot holds the new string */
+    lua_pushlstring(d->L, (const char *)s, len);
+    lua_pushvalue(d->L, -1);
+    lua_rawseti(d->L, d->keys_slot, (lua_Integer)slot + 1);
+    h->key[slot] = lua_tostring(d->L, -1);
+    h->key_len[slot] = len;
+  }
+  d->p = (const char *)p + 1;
+  return 1;
+}
+
+
 static int decode_object(decoder *d) {
   lua_State *L = d->L;
   lua_Integer n = 0;
@@ -1009,7 +1053,7 @@ static int decode_object(decoder *d) {
     skip_space(d);
     if (d->p >= d->end || *d->p != '"')
       return fail(d, "expected a string key in object", d->p);
-    if (!decode_string(d))
+    if (!decode_key(d))
       return 0;
     skip_space(d);
     if (d->p >= d->end || *d->p != ':')
@@ -1082,13 +1126,20 @@ static void init_hints(size_hints *h) {
   int i;
   for (i = 0; i < HINT_DEPTH; i++)
     h->items[i] = h->keys[i] = FIRST_HINT;
+  for (i = 0; i < KEY_SLOTS; i++) {
+    h->key[i] = NULL;
+    h->key_len[i] = 0;
+  }
 }
 
 
-/* Keep the state's size hints in the registry. */
+/* Keep the state's hints in the registry, with the table of its keys as
+** their user value. */
 static void open_decoder(lua_State *L) {
   lua_pushlightuserdata(L, (void *)&hints_key);
   init_hints((size_hints *)kc_newuserdata(L, sizeof(size_hints)));
+  lua_createtable(L, KEY_SLOTS, 0);
+  kc_setuservalue(L, -2);
   lua_rawset(L, LUA_REGISTRYINDEX);
 }
 
@@ -1105,16 +1156,23 @@ int kj_decode(lua_State *L, const char *s, size_t len) {
   luaL_getmetatable(L, KIAMO_OBJECT);
   lua_pushlightuserdata(L, (void *)&hints_key);
   lua_rawget(L, LUA_REGISTRYINDEX);
-  lua_pushnil(L);
   d.L = L;
   d.array_mt = base + 1;
   d.object_mt = base + 2;
   d.hints = (size_hints *)lua_touserdata(L, base + 3);
+  d.keys_slot = 0;
   if (d.hints == NULL) {  /* the state's are missing: this decode's own */
     init_hints(&fresh);
     d.hints = &fresh;
+    lua_pushnil(L);
   }
-  d.scratch_slot = base + 4;
+  else {
+    kc_getuservalue(L, base + 3);
+    if (lua_istable(L, base + 4))
+      d.keys_slot = base + 4;
+  }
+  lua_pushnil(L);
+  d.scratch_slot = base + 5;
   d.scratch = NULL;
   d.start = d.p = s;
   d.end = s + len;
