@@ -419,12 +419,26 @@ local function to_id(v, where, name)
   return id
 end
 
+-- Paths already made from an integer id, by prefix, forgotten all at once
+-- when there are too many.
+local id_paths, id_paths_known, MAX_ID_PATHS = {}, 0, 256
+
+-- The path prefix/id for the id v (to_id), and that id.
 local function id_path(prefix, v, where)
   local id = to_id(v, where, "id")
-  if type(id) == "number" then
-    return string.format("%s/%d", prefix, id)
+  if type(id) ~= "number" then return prefix .. "/" .. tostring(id), id end
+  local made = id_paths[prefix]
+  local path = made and made[id]
+  if path == nil then
+    path = string.format("%s/%d", prefix, id)
+    if id_paths_known == MAX_ID_PATHS then
+      id_paths, id_paths_known = {}, 0
+    end
+    made = id_paths[prefix] or {}
+    id_paths[prefix], made[id] = made, path
+    id_paths_known = id_paths_known + 1
   end
-  return prefix .. "/" .. tostring(id)
+  return path, id
 end
 
 local function id_list(v, where, name)
@@ -737,10 +751,10 @@ end
 
 -- s:agent(id) -> agent object, or nil, err.
 function Session.agent(s, id)
-  local path = id_path("/agents", id, "agent")
+  local path, agent_id = id_path("/agents", id, "agent")
   local value, err, res = exchange(s, "GET", path)
   if value == nil then return nil, err end
-  return agent_answer(s, value, res, to_id(id, "agent", "id"))
+  return agent_answer(s, value, res, agent_id)
 end
 
 -- s:create_agent{last_name=, login=, group=, ...} -> agent object, or

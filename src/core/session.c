@@ -863,7 +863,7 @@ static int session_prepare(lua_State *L) {
   lua_settop(L, 6);
   r = (request *)kc_newuserdata(L, sizeof(request));
   memset(r, 0, sizeof(request));
-  luaL_getmetatable(L, KIAMO_REQUEST);
+  lua_pushvalue(L, REQUEST_MT);
   lua_setmetatable(L, -2);
   /* its user value keeps the session alive: the session itself, or
   ** {session} where a user value must be a table */
