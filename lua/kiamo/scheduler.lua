@@ -64,8 +64,15 @@ local function engine_of(s)
   return e
 end
 
+-- The resume values of a task given none.
+local NO_VALUES = {n = 0}
+
 local function make_ready(e, task, ...)
-  task.resume_with = compat.pack(...)
+  if select("#", ...) == 0 then
+    task.resume_with = NO_VALUES
+  else
+    task.resume_with = compat.pack(...)
+  end
   e.ready[#e.ready + 1] = task
 end
 
@@ -140,12 +147,12 @@ end
 -- Resume one task and file what it asks for next.
 local function resume(e, task)
   local req = task.outcome_of
-  if req ~= nil then
-    task.outcome_of = nil
+  if req then
+    task.outcome_of = false
     return after_resume(e, task, coroutine.resume(task.co, req:outcome()))
   end
   local args = task.resume_with
-  task.resume_with = nil
+  task.resume_with = false
   return after_resume(e, task, coroutine.resume(task.co,
                                                 compat.unpack(args, 1,
                                                               args.n)))
@@ -225,9 +232,13 @@ local function step(e, budget)
   resume_ready(e)
 end
 
-local function new_task(e, f, ...)
-  local task = setmetatable({co = coroutine.create(f), engine = e},
-                            Task)
+-- A task of engine e running f(...), in 'batch' (of s:run) or false.
+local function new_task(e, batch, f, ...)
+  -- every field a task will have, so that the table is made once
+  local task = setmetatable({co = coroutine.create(f), engine = e,
+                             batch = batch, resume_with = false,
+                             outcome_of = false, wake_at = false,
+                             results = false, finished = false}, Task)
   TASK_OF[task.co] = task
   e.unfinished = e.unfinished + 1
   make_ready(e, task, ...)
@@ -291,8 +302,7 @@ function methods.run(s, ...)
   e.limit = check_concurrency(opts.concurrency or saved, "run")
   local tasks, batch = {}, {left = fs.n}
   for i = 1, fs.n do
-    tasks[i] = new_task(e, fs[i])
-    tasks[i].batch = batch
+    tasks[i] = new_task(e, batch, fs[i])
   end
   while batch.left > 0 do step(e, 1) end
   e.limit = saved
@@ -308,7 +318,7 @@ function methods.spawn(s, f, ...)
           2)
   end
   if s:closed() then error("kiamo: session is closed", 2) end
-  return new_task(engine_of(s), f, ...)
+  return new_task(engine_of(s), false, f, ...)
 end
 
 -- n = s:poll(max_seconds): run the session's tasks for at most
