@@ -152,6 +152,46 @@ describe("kiamo.core JSON", function()
                    select(2, decode("[1,]")))
     end)
 
+    it("reads long arrays of tricky strings exactly, around every size",
+       function()
+      local cjson = require "cjson"
+      for _, n in ipairs{4095, 4096, 4097, 9000} do
+        local items = {}
+        for i = 1, n do
+          items[i] = (i % 3 == 0) and string.format('"[%d],\\"{]"', i)
+            or (i % 3 == 1 and tostring(i) or '{"k": "a,]b"}')
+        end
+        local text = "[" .. table.concat(items, ",") .. "]"
+        local ours, theirs = decode(text), cjson.decode(text)
+        assert.equal(n, #ours)
+        for i = 1, n do
+          if type(theirs[i]) == "table" then
+            assert.equal(theirs[i].k, ours[i].k)
+          else
+            assert.equal(theirs[i], ours[i])
+          end
+        end
+      end
+    end)
+
+    it("reads the same keys again and again as the same strings",
+       function()
+      local parts = {}
+      for i = 1, 300 do
+        parts[i] = string.format('{"id": %d, "k%d": %d, "id ": 0}', i,
+                                 i % 70, i)
+      end
+      local v = decode("[" .. table.concat(parts, ",") .. "]")
+      for i = 1, 300 do
+        assert.equal(i, v[i].id)
+        assert.equal(i, v[i]["k" .. (i % 70)])
+        assert.equal(0, v[i]["id "])
+        local n = 0
+        for _ in pairs(v[i]) do n = n + 1 end
+        assert.equal(3, n)
+      end
+    end)
+
     it("refuses deep nesting without crashing", function()
       local v, err = decode(string.rep("[", 100000))
       assert.is_nil(v)

@@ -49,6 +49,30 @@ describe("kiamo.core sessions on the wire", function()
     end
   end)
 
+  it("sends its User-Agent and asks for gzip on every request", function()
+    local seen = echo("GET", "/ua")
+    assert.matches("^lua%-kiamo/", seen.headers["user-agent"])
+    assert.equal("gzip", seen.headers["accept-encoding"])
+  end)
+
+  it("sends each method right on one reused handle in turn", function()
+    local plan = {
+      {"GET", nil}, {"POST", {a = 1}}, {"DELETE", nil}, {"GET", {b = 2}},
+      {"PATCH", {c = 3}}, {"GET", nil}, {"DELETE", {d = 4}},
+    }
+    for _, step in ipairs(plan) do
+      local seen = echo(step[1], "/seq", nil, step[2])
+      assert.equal(step[1], seen.method)
+      assert.equal(step[2] and core.encode(step[2]) or "", seen.body)
+    end
+    local head = s:prepare("HEAD", "/seq")
+    assert(s:perform(head))
+    assert.equal(200, head:status())
+    assert.equal("", head:body())
+    local seen = echo("GET", "/after-head")
+    assert.equal("GET", seen.method)
+  end)
+
   it("lets the caller's headers replace its defaults", function()
     local seen = echo("GET", "/h", nil, nil,
                       {Accept = "text/plain", ["X-Trace"] = "t1"})
