@@ -57,3 +57,11 @@ int kbuf_add(kbuf *b, const void *p, size_t n) {
 int kbuf_addstr(kbuf *b, const char *s) {
   return kbuf_add(b, s, strlen(s));
 }
+
+
+int ktext_compare(const void *a, const void *b) {
+  const ktext *x = (const ktext *)a, *y = (const ktext *)b;
+  size_t n = x->len < y->len ? x->len : y->len;
+  int c = n ? memcmp(x->s, y->s, n) : 0;
+  return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}

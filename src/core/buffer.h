@@ -24,6 +24,15 @@ int kbuf_reserve(kbuf *b, size_t extra);
 int kbuf_add(kbuf *b, const void *p, size_t n);
 int kbuf_addstr(kbuf *b, const char *s);
 
+/* A slice of text that something else owns, and the qsort comparator
+** that orders slices bytewise (shorter first on a common prefix). */
+typedef struct ktext {
+  const char *s;
+  size_t len;
+} ktext;
+
+int ktext_compare(const void *a, const void *b);
+
 /* Append one byte; the caller has reserved room for it. */
 #define kbuf_put(b, c)  ((b)->data[(b)->len++] = (char)(c))
 

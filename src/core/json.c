@@ -172,12 +172,6 @@ typedef struct encoder {
   pathpart path[MAX_DEPTH];
 } encoder;
 
-typedef struct keyref {
-  const char *s;
-  size_t len;
-} keyref;
-
-
 /* Raise "json: <path>: <what>"; the scratch buffer is owned by a box on
 ** the stack, so nothing leaks. */
 static int encode_error(encoder *e, const char *what) {
@@ -319,21 +313,13 @@ static void encode_array(encoder *e, int idx, size_t n) {
 }
 
 
-static int compare_keys(const void *a, const void *b) {
-  const keyref *x = (const keyref *)a, *y = (const keyref *)b;
-  size_t n = x->len < y->len ? x->len : y->len;
-  int c = memcmp(x->s, y->s, n);
-  return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
-}
-
-
 /* Objects go out with their keys sorted, so the same table always gives
 ** the same bytes. The keys are first copied into an anchor table on the
 ** stack: an allocation below may run a finalizer that removes a key from
 ** the object, and the C pointers must outlive that. */
 static void encode_object(encoder *e, int idx) {
   lua_State *L = e->L;
-  keyref local[MAX_KEYS_ON_STACK], *keys = local;
+  ktext local[MAX_KEYS_ON_STACK], *keys = local;
   size_t n = 0, i;
   int anchor;
   lua_newtable(L);
@@ -347,13 +333,13 @@ static void encode_object(encoder *e, int idx) {
     lua_rawseti(L, anchor, (lua_Integer)++n);
   }
   if (n > MAX_KEYS_ON_STACK)
-    keys = (keyref *)kc_newuserdata(L, n * sizeof(keyref));
+    keys = (ktext *)kc_newuserdata(L, n * sizeof(ktext));
   for (i = 0; i < n; i++) {
     lua_rawgeti(L, anchor, (lua_Integer)i + 1);
     keys[i].s = lua_tolstring(L, -1, &keys[i].len);
     lua_pop(L, 1);
   }
-  qsort(keys, n, sizeof(keyref), compare_keys);
+  qsort(keys, n, sizeof(ktext), ktext_compare);
   need(e, 1);
   kbuf_put(e->b, '{');
   for (i = 0; i < n; i++) {

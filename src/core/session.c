@@ -687,20 +687,6 @@ static void add_extra_headers(lua_State *L, request *r, int idx) {
 }
 
 
-typedef struct name_ref {
-  const char *s;
-  size_t len;
-} name_ref;
-
-
-static int compare_names(const void *a, const void *b) {
-  const name_ref *x = (const name_ref *)a, *y = (const name_ref *)b;
-  size_t n = x->len < y->len ? x->len : y->len;
-  int c = memcmp(x->s, y->s, n);
-  return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
-}
-
-
 /* Append one query value: a string, or an integer (a float with an
 ** integral value, on Lua without integers). */
 static int add_query_value(lua_State *L, kbuf *url, const char *name) {
@@ -732,7 +718,7 @@ static int add_query_value(lua_State *L, kbuf *url, const char *name) {
 ** anchor table first, so that no finalizer can free one in use. */
 static void build_query(lua_State *L, request *r, int idx) {
   size_t n = 0, i;
-  name_ref *names;
+  ktext *names;
   int anchor;
   lua_newtable(L);
   anchor = lua_gettop(L);
@@ -744,13 +730,13 @@ static void build_query(lua_State *L, request *r, int idx) {
     lua_pushvalue(L, -1);
     lua_rawseti(L, anchor, (lua_Integer)++n);
   }
-  names = (name_ref *)kc_newuserdata(L, (n ? n : 1) * sizeof(name_ref));
+  names = (ktext *)kc_newuserdata(L, (n ? n : 1) * sizeof(ktext));
   for (i = 0; i < n; i++) {
     lua_rawgeti(L, anchor, (lua_Integer)i + 1);
     names[i].s = lua_tolstring(L, -1, &names[i].len);
     lua_pop(L, 1);
   }
-  qsort(names, n, sizeof(name_ref), compare_names);
+  qsort(names, n, sizeof(ktext), ktext_compare);
   for (i = 0; i < n; i++) {
     lua_pushlstring(L, names[i].s, names[i].len);
     lua_rawget(L, idx);
