@@ -25,13 +25,17 @@ describe("kiamo sessions dropped without close()", function()
 
   it("are collected, hooks that refer to them included", function()
     local weak = setmetatable({}, {__mode = "v"})
-    for i = 1, 20 do
-      local s
-      s = kiamo.session{url = server.url, token = TOKEN,
-        on_event = function() return s end}
-      weak[i] = s
+    do
+      local strong = {}  -- a collection may run while they are made
+      for i = 1, 20 do
+        local s
+        s = kiamo.session{url = server.url, token = TOKEN,
+          on_event = function() return s end}
+        weak[i], strong[i] = s, s
+      end
+      assert.equal(20, #strong)
+      assert.equal(20, count(weak))
     end
-    assert.equal(20, count(weak))
     collect()
     assert.equal(0, count(weak))
   end)

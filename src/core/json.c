@@ -314,32 +314,15 @@ static void encode_array(encoder *e, int idx, size_t n) {
 
 
 /* Objects go out with their keys sorted, so the same table always gives
-** the same bytes. The keys are first copied into an anchor table on the
-** stack: an allocation below may run a finalizer that removes a key from
-** the object, and the C pointers must outlive that. */
+** the same bytes; kc_sorted_keys keeps the keys alive meanwhile. */
 static void encode_object(encoder *e, int idx) {
   lua_State *L = e->L;
-  ktext local[MAX_KEYS_ON_STACK], *keys = local;
+  ktext local[MAX_KEYS_ON_STACK], *keys;
   size_t n = 0, i;
-  int anchor;
-  lua_newtable(L);
-  anchor = lua_gettop(L);
-  lua_pushnil(L);
-  while (lua_next(L, idx) != 0) {
-    lua_pop(L, 1);
-    if (lua_type(L, -1) != LUA_TSTRING)
-      encode_error(e, "object key is not a string");
-    lua_pushvalue(L, -1);
-    lua_rawseti(L, anchor, (lua_Integer)++n);
-  }
-  if (n > MAX_KEYS_ON_STACK)
-    keys = (ktext *)kc_newuserdata(L, n * sizeof(ktext));
-  for (i = 0; i < n; i++) {
-    lua_rawgeti(L, anchor, (lua_Integer)i + 1);
-    keys[i].s = lua_tolstring(L, -1, &keys[i].len);
-    lua_pop(L, 1);
-  }
-  qsort(keys, n, sizeof(ktext), ktext_compare);
+  int anchor = lua_gettop(L) + 1;
+  keys = kc_sorted_keys(L, idx, local, MAX_KEYS_ON_STACK, &n);
+  if (keys == NULL)
+    encode_error(e, "object key is not a string");
   need(e, 1);
   kbuf_put(e->b, '{');
   for (i = 0; i < n; i++) {

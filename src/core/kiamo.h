@@ -30,6 +30,10 @@ kbuf *kb_newbox(lua_State *L);
 void kb_freebox(lua_State *L, int idx);
 void kb_open(lua_State *L);
 
+/* box.c: the string keys of a table, sorted, kept alive by an anchor */
+ktext *kc_sorted_keys(lua_State *L, int idx, ktext *local, size_t nlocal,
+                      size_t *n);
+
 /* json.c */
 void kj_open(lua_State *L);
 void kj_pushnull(lua_State *L);

@@ -714,29 +714,14 @@ static int add_query_value(lua_State *L, kbuf *url, const char *name) {
 
 
 /* Append "?name=value&..." from the table at 'idx', names sorted so that
-** the same query always gives the same URL. The names are copied into an
-** anchor table first, so that no finalizer can free one in use. */
+** the same query always gives the same URL. */
 static void build_query(lua_State *L, request *r, int idx) {
+  ktext local[16], *names;
   size_t n = 0, i;
-  ktext *names;
-  int anchor;
-  lua_newtable(L);
-  anchor = lua_gettop(L);
-  lua_pushnil(L);
-  while (lua_next(L, idx) != 0) {
-    lua_pop(L, 1);
-    if (lua_type(L, -1) != LUA_TSTRING)
-      kc_error(L, "kiamo: query names must be strings");
-    lua_pushvalue(L, -1);
-    lua_rawseti(L, anchor, (lua_Integer)++n);
-  }
-  names = (ktext *)kc_newuserdata(L, (n ? n : 1) * sizeof(ktext));
-  for (i = 0; i < n; i++) {
-    lua_rawgeti(L, anchor, (lua_Integer)i + 1);
-    names[i].s = lua_tolstring(L, -1, &names[i].len);
-    lua_pop(L, 1);
-  }
-  qsort(names, n, sizeof(ktext), ktext_compare);
+  int anchor = lua_gettop(L) + 1;
+  names = kc_sorted_keys(L, idx, local, 16, &n);
+  if (names == NULL)
+    kc_error(L, "kiamo: query names must be strings");
   for (i = 0; i < n; i++) {
     lua_pushlstring(L, names[i].s, names[i].len);
     lua_rawget(L, idx);
