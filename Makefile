@@ -23,7 +23,7 @@ $(BUILD)/kiamo/core.so: $(CORE_SRC) $(CORE_HDR)
 
 $(BUILD)/kiamo/signal.so: src/signal.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) -fPIC -shared $(LUA_INC) -o $@ src/signal.c
+	$(CC) $(CFLAGS) $(WARN) -fPIC -shared $(LUA_INC) -Isrc -o $@ src/signal.c
 
 deps:
 	@tools/install-deps

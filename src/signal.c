@@ -7,8 +7,7 @@
 #include <signal.h>
 #include <string.h>
 
-#include "lua.h"
-#include "lauxlib.h"
+#include "core/compat.h"
 
 
 /* The signals a script may ask to catch, by their names without "SIG". */
@@ -57,11 +56,11 @@ static int checksignal (lua_State *L, int arg, const char *name) {
 static int signal_catch (lua_State *L) {
   lua_Integer i, n;
   luaL_checktype(L, 1, LUA_TTABLE);
-  n = luaL_len(L, 1);
+  n = (lua_Integer)kc_rawlen(L, 1);
   for (i = 1; i <= n; i++) {
     struct sigaction action;
     int index;
-    lua_geti(L, 1, i);
+    lua_rawgeti(L, 1, i);
     index = checksignal(L, 1, luaL_checkstring(L, -1));
     lua_pop(L, 1);
     memset(&action, 0, sizeof(action));
@@ -106,6 +105,7 @@ static const luaL_Reg signal_functions[] = {
 
 
 int luaopen_kiamo_signal (lua_State *L) {
-  luaL_newlib(L, signal_functions);
+  lua_newtable(L);
+  luaL_setfuncs(L, signal_functions, 0);
   return 1;
 }
