@@ -18,27 +18,12 @@ local EXPORT_HEADER =
 
 package.path = ROOT .. "/examples/lib/?.lua;" .. package.path
 local csvfile = require "csvfile"
+local shell = require "support.shell"
 
 
-local function quote(text)
-  return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
-end
-
-
-local function read_file(path)
-  local file = io.open(path, "rb")
-  if not file then return nil end
-  local text = file:read("a")
-  file:close()
-  return text
-end
-
-
-local function write_file(path, text)
-  local file = assert(io.open(path, "wb"))
-  assert(file:write(text))
-  assert(file:close())
-end
+local quote = shell.quote
+local read_file = shell.read_file
+local write_file = shell.write_file
 
 
 local function temporary_directory()

@@ -4,6 +4,7 @@
 -- against kiamo-mock, which holds every answer 50 ms (--fault-all).
 
 local mock_server = require "support.mock_server"
+local shell = require "support.shell"
 
 local ROOT = mock_server.ROOT
 local TOKEN = "68d27ac06e53fef962c49a4b0d18691019c3a31a"  -- fixture, all
@@ -11,9 +12,8 @@ local DELAY = 0.05
 local CALLS = 200
 local CONCURRENCY = 16  -- examples/host/status.lua's
 
-local function quote(text)
-  return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
-end
+local quote = shell.quote
+
 
 -- Runs a shell command from the repository root, killing it after a
 -- minute. Returns its exit code and its output (stdout and stderr).

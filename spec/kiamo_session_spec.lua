@@ -8,6 +8,7 @@ local kiamo = require "kiamo"
 local math_type = require("kiamo.compat").math_type
 local mock_server = require "support.mock_server"
 local loopback = require "support.loopback"
+local shell = require "support.shell"
 
 local TOKEN = "0123456789abcdef0123456789abcdef01234567"
 local GET_ONLY = "89abcdef0123456789abcdef0123456789abcdef"
@@ -21,9 +22,8 @@ local function raises(pattern, f, ...)
   return err
 end
 
-local function quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+local quote = shell.quote
+
 
 describe("kiamo", function()
   it("exposes the JSON markers, the error class and a version", function()

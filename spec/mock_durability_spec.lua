@@ -9,6 +9,7 @@ local scheduler = require "kiamo.scheduler"
 local socket = require "socket"
 local json = require "kiamo.mock.json"
 local mock_server = require "support.mock_server"
+local shell = require "support.shell"
 
 local TOKEN = "0123456789abcdef0123456789abcdef01234567"
 
@@ -28,13 +29,7 @@ local LOAD = {
 }
 
 
-local function read_file(path)
-  local file = io.open(path, "rb")
-  if not file then return nil end
-  local text = file:read("a")
-  file:close()
-  return text
-end
+local read_file = shell.read_file
 
 
 -- Whether the state file parses as JSON (read at any moment).

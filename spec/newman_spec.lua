@@ -7,6 +7,7 @@
 
 local cjson = require "cjson"
 local mock_server = require "support.mock_server"
+local shell = require "support.shell"
 
 local ROOT = mock_server.ROOT
 local NEWMAN = {
@@ -31,9 +32,7 @@ local EXPECTED = {
 }
 
 
-local function quote(text)
-  return "'" .. text:gsub("'", "'\\''") .. "'"
-end
+local quote = shell.quote
 
 
 local function exists(path)

@@ -11,6 +11,7 @@ local http = require "socket.http"
 local ltn12 = require "ltn12"
 local cjson = require "cjson"
 local mock_server = require "support.mock_server"
+local helpers = require "support.shell"
 
 local ROOT = mock_server.ROOT
 local TOKEN = "68d27ac06e53fef962c49a4b0d18691019c3a31a"  -- fixture, all
@@ -19,9 +20,10 @@ local SLOW = 1.0  -- seconds each answer of the slow Kiamo is late
 local LUA_DIR = os.getenv("KIAMO_LUA") or ROOT .. "/lua"
 local DAY = 86400
 
-local function quote(text)
-  return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
-end
+local quote = helpers.quote
+local read_file = helpers.read_file
+local free_port = helpers.free_port
+
 
 -- Runs a shell command; returns its exit code and its output.
 local function shell(command)
@@ -30,21 +32,6 @@ local function shell(command)
   pipe:close()
   return tonumber(output:match("exit (%d+)\n$")),
     (output:gsub("exit %d+\n$", ""))
-end
-
-local function free_port()
-  local server = assert(socket.bind("127.0.0.1", 0))
-  local _, port = server:getsockname()
-  server:close()
-  return tonumber(port)
-end
-
-local function read_file(path)
-  local file = io.open(path, "rb")
-  if not file then return "" end
-  local text = file:read("*a")
-  file:close()
-  return text
 end
 
 -- One HTTP exchange; returns status, body, headers.
@@ -91,13 +78,15 @@ local function start_site(upstream_port)
     end
     socket.sleep(0.05)
   end
-  error("the site did not start:\n" .. read_file(prefix .. "/run.out") ..
-    read_file(prefix .. "/logs/error.log"))
+  error("the site did not start:\n" ..
+    (read_file(prefix .. "/run.out") or "") ..
+    (read_file(prefix .. "/logs/error.log") or ""))
 end
 
 -- Stops nginx (graceful, then forced) and removes the prefix.
 local function stop_site(site)
-  local pid = read_file(site.prefix .. "/logs/nginx.pid"):match("%d+")
+  local pid = (read_file(site.prefix .. "/logs/nginx.pid") or "")
+    :match("%d+")
   if pid then
     shell("kill -QUIT " .. pid)
     for _ = 1, 100 do

@@ -6,6 +6,7 @@
 local socket = require "socket"
 local kiamo = require "kiamo"
 local mock_server = require "support.mock_server"
+local shell = require "support.shell"
 
 local TOKEN = "0123456789abcdef0123456789abcdef01234567"
 local AGENT_LOGIN = "hugo.lindqvast"   -- agent 1 of the default fixture
@@ -16,23 +17,11 @@ local SETTINGS = {
   attempts = 3,         -- tries at a free port (another may take it)
 }
 
-local function quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local quote = shell.quote
+local read_file = shell.read_file
+local write_file = shell.write_file
+local free_port = shell.free_port
 
-local function read_file(path)
-  local file = io.open(path, "rb")
-  if not file then return "" end
-  local text = file:read("a")
-  file:close()
-  return text
-end
-
-local function write_file(path, text)
-  local file = assert(io.open(path, "wb"))
-  assert(file:write(text))
-  assert(file:close())
-end
 
 -- Runs a shell command; raises with its output when it fails.
 local function run(command)
@@ -83,13 +72,6 @@ local function make_server_cert(dir, ca, name, san)
   return {cert = base .. ".pem", key = base .. ".key"}
 end
 
-local function free_port()
-  local probe = assert(socket.bind("127.0.0.1", 0))
-  local _, port = probe:getsockname()
-  probe:close()
-  return tonumber(port)
-end
-
 -- One TLS server block per {port=, cert=, key=} in 'servers', each a
 -- proxy to the emulator.
 local function nginx_conf(dir, servers, upstream_port)
@@ -138,7 +120,7 @@ local function accepts(port)
 end
 
 local function running(pid)
-  local stat = read_file("/proc/" .. pid .. "/stat")
+  local stat = read_file("/proc/" .. pid .. "/stat") or ""
   return stat ~= "" and not stat:match("^%d+ %b() Z")
 end
 
@@ -166,7 +148,7 @@ local function start_nginx(dir, certs, upstream_port)
   end
   os.execute("kill -KILL " .. pid .. " 2>/dev/null")
   pipe:close()
-  return nil, read_file(dir .. "/error.log")
+  return nil, read_file(dir .. "/error.log") or ""
 end
 
 local function stop_nginx(nginx)

@@ -13,6 +13,7 @@
 -- left; note that busted's finally keeps only the last function given.
 
 local socket = require "socket"
+local shell = require "support.shell"
 
 local mock_server = {}
 
@@ -39,18 +40,8 @@ mock_server.ROOT = repository_root()
 mock_server.COMMAND = mock_server.ROOT .. "/bin/kiamo-mock"
 
 
-local function quote(text)
-  return "'" .. tostring(text):gsub("'", "'\\''") .. "'"
-end
-
-
-local function read_file(path)
-  local file = io.open(path, "rb")
-  if not file then return "" end
-  local text = file:read("a")
-  file:close()
-  return text
-end
+local quote = shell.quote
+local read_file = shell.read_file
 
 
 -- The command line arguments for options (see start).
@@ -92,7 +83,7 @@ Server.__name = "spec.MockServer"
 
 -- True while the process exists and is not a zombie.
 local function alive(pid)
-  local stat = read_file("/proc/" .. pid .. "/stat")
+  local stat = read_file("/proc/" .. pid .. "/stat") or ""
   if stat == "" then return false end
   return stat:match("^%d+ %b() (%a)") ~= "Z"
 end
@@ -133,7 +124,7 @@ end
 
 -- What the server wrote on stderr so far.
 function Server:stderr()
-  return read_file(self.stderr_path)
+  return read_file(self.stderr_path) or ""
 end
 
 
@@ -162,7 +153,7 @@ function mock_server.start(options)
     "^listening on (http://%[?([^%]]-)%]?:(%d+))$")
   if not url then
     local _, how, code = pipe:close()
-    local message = read_file(stderr_path)
+    local message = read_file(stderr_path) or ""
     os.remove(stderr_path)
     return nil, "kiamo-mock did not start: " .. tostring(line) .. "\n" ..
       message, how, code
@@ -192,7 +183,7 @@ function mock_server.run(options)
     quote(stderr_path)), "r"))
   local stdout = pipe:read("a")
   local _, _, code = pipe:close()
-  local stderr = read_file(stderr_path)
+  local stderr = read_file(stderr_path) or ""
   os.remove(stderr_path)
   return code, stdout, stderr
 end
